@@ -1,0 +1,27 @@
+//! Command orchestration: turns validated CLI arguments into probe → policy → render (and,
+//! for mutating commands, plan → confirm → exec). Owns no parsing and starts no process
+//! itself; it hands a `Runner` down.
+
+mod devices;
+
+use crate::cli::{Cli, Command};
+use crate::exec::Runner;
+
+/// Exit codes, documented in README.md.
+pub mod exit {
+    /// Success.
+    pub const OK: i32 = 0;
+    /// The operation failed (a command failed, the machine could not be probed).
+    pub const FAILURE: i32 = 1;
+    /// Bad usage (clap also exits 2 for unknown flags).
+    pub const USAGE: i32 = 2;
+    /// lnraid refused for safety: a named device is not eligible.
+    pub const REFUSED: i32 = 3;
+}
+
+/// Runs one command; returns the process exit code.
+pub fn run(cli: Cli, runner: &dyn Runner) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Devices(args) => devices::run(&args, runner),
+    }
+}

@@ -1,0 +1,129 @@
+//! `Cmd`: a command as data. Pure: building or printing a `Cmd` never runs anything.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// Whether running a command can change a device, a filesystem or a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Effect {
+    ReadOnly,
+    Mutating,
+}
+
+/// A program and its arguments. `Display` gives the exact shell-escaped line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cmd {
+    pub program: String,
+    pub args: Vec<String>,
+    pub effect: Effect,
+    /// Extra environment (`LC_ALL=C` is always set by the real runner).
+    pub env: Vec<(String, String)>,
+    /// Bytes fed to standard input; `None` means stdin is `/dev/null`.
+    #[serde(skip)]
+    pub stdin: Option<Vec<u8>>,
+}
+
+impl Cmd {
+    fn build<I, S>(program: &str, args: I, effect: Effect) -> Cmd
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Cmd {
+            program: program.to_string(),
+            args: args.into_iter().map(Into::into).collect(),
+            effect,
+            env: Vec::new(),
+            stdin: None,
+        }
+    }
+
+    /// A command that only reads (probes, status).
+    pub fn read_only<I, S>(program: &str, args: I) -> Cmd
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Cmd::build(program, args, Effect::ReadOnly)
+    }
+
+    /// A command that changes state (mkfs, mount, wipefs...).
+    pub fn mutating<I, S>(program: &str, args: I) -> Cmd
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Cmd::build(program, args, Effect::Mutating)
+    }
+
+    pub fn arg(mut self, a: impl Into<String>) -> Cmd {
+        self.args.push(a.into());
+        self
+    }
+
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Cmd {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Cmd {
+        self.stdin = Some(bytes.into());
+        self
+    }
+
+    pub fn is_mutating(&self) -> bool {
+        self.effect == Effect::Mutating
+    }
+}
+
+impl fmt::Display for Cmd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (k, v) in &self.env {
+            write!(f, "{}={} ", k, shell_quote(v))?;
+        }
+        f.write_str(&shell_quote(&self.program))?;
+        for a in &self.args {
+            write!(f, " {}", shell_quote(a))?;
+        }
+        Ok(())
+    }
+}
+
+/// Quotes `s` for a POSIX shell: bare when it only holds safe characters, else single-quoted
+/// with embedded quotes as `'\''`. Control characters are kept inside the quotes verbatim;
+/// the UI layer sanitizes before printing to a terminal.
+pub fn shell_quote(s: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
+    if !s.is_empty() && s.chars().all(safe) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_is_shell_line() {
+        let c = Cmd::mutating(
+            "mkfs.btrfs",
+            ["-L", "lnraid data", "-m", "raid1", "/dev/loop0"],
+        );
+        assert_eq!(
+            c.to_string(),
+            "mkfs.btrfs -L 'lnraid data' -m raid1 /dev/loop0"
+        );
+        let c = Cmd::read_only("echo", ["it's", "", "$HOME"]).env("LC_ALL", "C");
+        assert_eq!(c.to_string(), r"LC_ALL=C echo 'it'\''s' '' '$HOME'");
+    }
+
+    #[test]
+    fn effect_recorded() {
+        assert!(Cmd::mutating("wipefs", ["-a"]).is_mutating());
+        assert!(!Cmd::read_only("lsblk", ["--json"]).is_mutating());
+    }
+}

@@ -1,0 +1,15 @@
+//! lnraid keeps a Core Lightning node's data directory on redundant storage (btrfs or mdadm
+//! RAID-1), and keeps it redundant.
+//!
+//! Data flows one way: `cli → app → probe (read-only) → policy (pure) → plan (pure) → ui
+//! (render, confirm) → exec (mutations through a runner) → config writers`. Only [`exec`]
+//! starts processes. The `probe::<tool>::parse*` functions are the stable entry points for
+//! parsing captured outputs.
+
+pub mod app;
+pub mod cli;
+pub mod exec;
+pub mod policy;
+pub mod probe;
+pub mod types;
+pub mod ui;

@@ -1,0 +1,37 @@
+//! The `lnraid` binary: parse arguments, set up logging, run, print the error once, exit with
+//! a documented code. Nothing else lives here.
+
+use clap::Parser;
+use lnraid::app::{self, exit};
+use lnraid::cli::Cli;
+use lnraid::exec::RealRunner;
+use tracing_subscriber::EnvFilter;
+
+fn main() {
+    let cli = Cli::parse();
+    let level = match (cli.quiet, cli.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("LNRAID_LOG").unwrap_or_else(|_| EnvFilter::new(level)),
+        )
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_target(false)
+        .init();
+    let code = match app::run(cli, &RealRunner) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!(
+                "lnraid: error: {}",
+                lnraid::ui::sanitize_multiline(&format!("{e:#}"))
+            );
+            exit::FAILURE
+        }
+    };
+    std::process::exit(code);
+}

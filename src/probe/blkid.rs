@@ -1,0 +1,203 @@
+//! `blkid -p -o export <dev>`: what a device carries, read from the device itself.
+//!
+//! `-p` bypasses blkid's cache and udev (absent here, and stale right after mkfs), so this is
+//! the identity lnraid trusts. Exit status matters: 2 with no output means "no signature found";
+//! 8 means ambivalent (several signatures, e.g. a leftover md superblock under a new
+//! filesystem), which the policy treats as a signature. Values are shell-escaped by blkid
+//! (`LABEL=node\ data`) and unescaped here.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::ParseError;
+use crate::exec::{Cmd, CmdError, Output, Runner};
+use crate::types::{DevPath, FsUuid};
+
+const WHAT: &str = "`blkid -p -o export` output";
+
+pub fn blkid_cmd(dev: &DevPath) -> Cmd {
+    Cmd::read_only("blkid", ["-p", "-o", "export"]).arg(dev.to_string())
+}
+
+/// What blkid found on one device. All fields empty means: no known signature.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Identity {
+    /// `TYPE`: btrfs, ext4, swap, linux_raid_member, crypto_LUKS...
+    pub fstype: Option<String>,
+    /// `USAGE`: filesystem, raid, crypto, other.
+    pub usage: Option<String>,
+    /// `UUID` — for btrfs, the filesystem UUID shared by all members.
+    pub uuid: Option<String>,
+    /// `UUID_SUB` — per device (btrfs device UUID, md member UUID).
+    pub uuid_sub: Option<String>,
+    pub label: Option<String>,
+    /// `PTTYPE`: a partition table (gpt, dos).
+    pub pttype: Option<String>,
+    /// blkid found several signatures and would not choose (exit status 8).
+    pub ambivalent: bool,
+    /// Every key blkid printed, unescaped.
+    pub all: BTreeMap<String, String>,
+}
+
+impl Identity {
+    /// True when the device carries nothing blkid recognizes.
+    pub fn is_blank(&self) -> bool {
+        self.fstype.is_none() && self.pttype.is_none() && !self.ambivalent && self.usage.is_none()
+    }
+
+    /// The filesystem UUID, when it is a well-formed one.
+    pub fn fs_uuid(&self) -> Option<FsUuid> {
+        self.uuid.as_deref().and_then(FsUuid::parse)
+    }
+}
+
+/// Parses the `-o export` text of ONE device.
+pub fn parse_blkid_export(text: &str) -> Result<Identity, ParseError> {
+    let mut id = Identity::default();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let (k, v) = line.split_once('=').ok_or_else(|| {
+            ParseError::at(
+                WHAT,
+                i + 1,
+                format!("expected KEY=value, got {:?}", super::excerpt(line)),
+            )
+        })?;
+        if k.is_empty()
+            || !k
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(ParseError::at(
+                WHAT,
+                i + 1,
+                format!("bad key {:?}", super::excerpt(k)),
+            ));
+        }
+        if k == "DEVNAME" && id.all.contains_key("DEVNAME") {
+            return Err(ParseError::at(
+                WHAT,
+                i + 1,
+                "output describes more than one device",
+            ));
+        }
+        id.all.insert(k.to_string(), unescape(v));
+    }
+    let get = |k: &str| id.all.get(k).filter(|v| !v.is_empty()).cloned();
+    id.fstype = get("TYPE");
+    id.usage = get("USAGE");
+    id.uuid = get("UUID");
+    id.uuid_sub = get("UUID_SUB");
+    id.label = get("LABEL");
+    id.pttype = get("PTTYPE");
+    if id.fstype.is_none()
+        && id.pttype.is_none()
+        && !id.all.is_empty()
+        && id.all.keys().any(|k| k != "DEVNAME")
+    {
+        // e.g. only PART_ENTRY_* keys: a partition without a filesystem. Fine, but keep it.
+        tracing::trace!(keys = ?id.all.keys().collect::<Vec<_>>(), "blkid: no TYPE/PTTYPE");
+    }
+    Ok(id)
+}
+
+/// Undoes blkid's `-o export` escaping: a backslash protects the next character.
+fn unescape(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    let mut chars = v.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(n) = chars.next() {
+                out.push(n);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Interprets a finished `blkid -p` run: exit 0 parses, 2 with empty output is "blank",
+/// 8 is ambivalent. Anything else (unreadable device, permission) is an error: the caller
+/// must not take an unknown device for a blank one.
+pub fn interpret(cmd: &Cmd, out: &Output) -> Result<Identity, BlkidError> {
+    match out.status.code() {
+        Some(0) => parse_blkid_export(&out.stdout).map_err(BlkidError::Parse),
+        Some(2) if out.stdout.trim().is_empty() && out.stderr.trim().is_empty() => {
+            Ok(Identity::default())
+        }
+        Some(8) => {
+            let mut id = parse_blkid_export(&out.stdout).unwrap_or_default();
+            id.ambivalent = true;
+            Ok(id)
+        }
+        _ => Err(BlkidError::Cmd(CmdError::Failed {
+            cmd: cmd.to_string(),
+            status: out.status,
+            stderr_tail: crate::exec::stderr_tail(&out.stderr),
+        })),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BlkidError {
+    #[error(transparent)]
+    Cmd(#[from] CmdError),
+    #[error(transparent)]
+    Parse(ParseError),
+}
+
+/// Reads the identity of `dev` from the device itself.
+pub fn probe_identity(runner: &dyn Runner, dev: &DevPath) -> Result<Identity, BlkidError> {
+    let cmd = blkid_cmd(dev);
+    let out = runner.output(&cmd)?;
+    interpret(&cmd, &out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn btrfs_member() {
+        let t = "DEVNAME=/dev/loop0\nLABEL=node\\ data\nUUID=5d1c0e2a-1111-2222-3333-444455556666\n\
+                 UUID_SUB=aaaaaaaa-1111-2222-3333-444455556666\nBLOCK_SIZE=4096\nTYPE=btrfs\nUSAGE=filesystem\n";
+        let id = parse_blkid_export(t).unwrap();
+        assert_eq!(id.fstype.as_deref(), Some("btrfs"));
+        assert_eq!(id.label.as_deref(), Some("node data"));
+        assert_eq!(
+            id.fs_uuid().unwrap().as_str(),
+            "5d1c0e2a-1111-2222-3333-444455556666"
+        );
+        assert!(!id.is_blank());
+    }
+
+    #[test]
+    fn exit_codes() {
+        let cmd = blkid_cmd(&DevPath::new("/dev/loop0"));
+        assert!(interpret(&cmd, &Output::exited(2, "", ""))
+            .unwrap()
+            .is_blank());
+        assert!(
+            interpret(&cmd, &Output::exited(8, "DEVNAME=/dev/loop0\n", ""))
+                .unwrap()
+                .ambivalent
+        );
+        let err = interpret(
+            &cmd,
+            &Output::exited(2, "", "blkid: error: /dev/loop0: No such file or directory"),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("No such file"), "{err}");
+    }
+
+    #[test]
+    fn garbage_is_an_error() {
+        assert!(parse_blkid_export("hello world").is_err());
+        assert!(parse_blkid_export("DEVNAME=/dev/a\nTYPE=x\nDEVNAME=/dev/b\n").is_err());
+        assert!(parse_blkid_export("lower=case").is_err());
+    }
+}
