@@ -9,6 +9,11 @@ MDV=$(mdadm --version 2>&1 | sed -n 's/^mdadm - v\([0-9.]*\).*/\1/p')
 ULV=$(blkid --version | sed -n 's/.*util-linux \([0-9.]*\).*/\1/p')
 mkdir -p /out/mdstat /out/mdadm-detail /out/mdadm-detail-export /out/mdadm-examine /out/blkid
 FAILED=
+{
+    echo "kernel=$KVER ($(uname -v | sed -n 's/.*Debian \([^ ]*\).*/Debian \1/p'))"
+    echo "mdadm=$(mdadm --version 2>&1)"
+    echo "util-linux=$(blkid --version)"
+} >/out/versions.txt
 
 note() { echo "scenario: $*"; }
 manifest() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>/out/manifest.tsv; }
