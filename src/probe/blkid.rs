@@ -84,7 +84,7 @@ pub fn parse_blkid_export(text: &str) -> Result<Identity, ParseError> {
                 "output describes more than one device",
             ));
         }
-        id.all.insert(k.to_string(), unescape(v));
+        id.all.insert(udev_key(k).to_string(), unescape_value(v));
     }
     let get = |k: &str| id.all.get(k).filter(|v| !v.is_empty()).cloned();
     id.fstype = get("TYPE");
@@ -104,20 +104,121 @@ pub fn parse_blkid_export(text: &str) -> Result<Identity, ParseError> {
     Ok(id)
 }
 
-/// Undoes blkid's `-o export` escaping: a backslash protects the next character.
-fn unescape(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    let mut chars = v.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            if let Some(n) = chars.next() {
+/// `-o udev` names keys `ID_FS_TYPE`, `ID_PART_TABLE_TYPE`...; map them to export names so
+/// both formats give the same [`Identity`].
+fn udev_key(k: &str) -> &str {
+    match k {
+        "ID_PART_TABLE_TYPE" => "PTTYPE",
+        "ID_PART_TABLE_UUID" => "PTUUID",
+        _ => k.strip_prefix("ID_FS_").unwrap_or(k),
+    }
+}
+
+/// Undoes blkid's escaping: `-o export` protects a character with a backslash
+/// (`node\ data`); `-o udev` writes `\xNN` hex escapes (`LVM2\x20001`).
+fn unescape_value(v: &str) -> String {
+    let mut out: Vec<u8> = Vec::with_capacity(v.len());
+    let b = v.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' {
+            if let Some(&[b'x', h1, h2]) = b.get(i + 1..i + 4) {
+                let hex = [h1, h2];
+                if let Some(byte) = std::str::from_utf8(&hex)
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                {
+                    out.push(byte);
+                    i += 4;
+                    continue;
+                }
+            }
+            if let Some(&n) = b.get(i + 1) {
                 out.push(n);
+                i += 2;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Parses output describing several devices: `-o export`/`-o udev` blocks separated by blank
+/// lines.
+pub fn parse_blkid_export_multi(text: &str) -> Result<Vec<Identity>, ParseError> {
+    let mut out = Vec::new();
+    let mut block = String::new();
+    for line in text.lines().chain(std::iter::once("")) {
+        if line.trim().is_empty() {
+            if !block.is_empty() {
+                out.push(parse_blkid_export(&block)?);
+                block.clear();
             }
         } else {
-            out.push(c);
+            block.push_str(line);
+            block.push('\n');
         }
     }
-    out
+    Ok(out)
+}
+
+/// Parses blkid's default output, one device a line: `/dev/sda1: UUID="..." TYPE="xfs"`.
+pub fn parse_blkid_plain(text: &str) -> Result<Vec<(DevPath, Identity)>, ParseError> {
+    const WHAT_PLAIN: &str = "`blkid` output";
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let bad = |why: &str| {
+            ParseError::at(
+                WHAT_PLAIN,
+                i + 1,
+                format!("{why}: {:?}", super::excerpt(line)),
+            )
+        };
+        let (dev, mut rest) = line
+            .split_once(": ")
+            .ok_or_else(|| bad("expected `DEVICE: KEY=\"value\" ...`"))?;
+        if !dev.starts_with('/') {
+            return Err(bad("device is not a path"));
+        }
+        let mut export = String::new();
+        loop {
+            rest = rest.trim_start();
+            if rest.is_empty() {
+                break;
+            }
+            let (key, after) = rest
+                .split_once("=\"")
+                .ok_or_else(|| bad("expected KEY=\"value\""))?;
+            let mut value = String::new();
+            let mut chars = after.char_indices();
+            let end = loop {
+                match chars.next() {
+                    Some((_, '\\')) => {
+                        if let Some((_, c)) = chars.next() {
+                            value.push(c);
+                        }
+                    }
+                    Some((j, '"')) => break j,
+                    Some((_, c)) => value.push(c),
+                    None => return Err(bad("unterminated quoted value")),
+                };
+            };
+            export.push_str(&format!(
+                "{key}={}\n",
+                value.replace('\\', "\\\\").replace(' ', "\\ ")
+            ));
+            rest = &after[end + 1..];
+        }
+        let id =
+            parse_blkid_export(&export).map_err(|e| ParseError::at(WHAT_PLAIN, i + 1, e.reason))?;
+        out.push((DevPath::new(dev), id));
+    }
+    Ok(out)
 }
 
 /// Interprets a finished `blkid -p` run: exit 0 parses, 2 with empty output is "blank",
@@ -192,6 +293,25 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("No such file"), "{err}");
+    }
+
+    #[test]
+    fn udev_format_and_plain_format() {
+        let udev = "ID_FS_UUID=37c76b91\nID_FS_VERSION=LVM2\\x20001\nID_FS_TYPE=linux_raid_member\nID_FS_USAGE=raid\n\n\
+                    ID_FS_TYPE=btrfs\nID_PART_TABLE_TYPE=gpt\n";
+        let ids = parse_blkid_export_multi(udev).unwrap();
+        assert_eq!(ids.len(), 2);
+        assert_eq!(ids[0].fstype.as_deref(), Some("linux_raid_member"));
+        assert_eq!(ids[0].all["VERSION"], "LVM2 001");
+        assert_eq!(ids[1].pttype.as_deref(), Some("gpt"));
+        let plain = "/dev/sr1: UUID=\"2019\" LABEL=\"Ubuntu \\\"x\\\" 18.04\" TYPE=\"iso9660\" \n/dev/loop0: TYPE=\"squashfs\"\n";
+        let p = parse_blkid_plain(plain).unwrap();
+        assert_eq!(p.len(), 2);
+        assert_eq!(p[0].0, DevPath::new("/dev/sr1"));
+        assert_eq!(p[0].1.label.as_deref(), Some("Ubuntu \"x\" 18.04"));
+        assert_eq!(p[1].1.fstype.as_deref(), Some("squashfs"));
+        assert!(parse_blkid_plain("/dev/sda: TYPE=\"unterminated\n").is_err());
+        assert!(parse_blkid_plain("sda: TYPE=\"x\"\n").is_err());
     }
 
     #[test]
