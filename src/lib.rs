@@ -9,8 +9,11 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod copy;
 pub mod exec;
 pub mod policy;
 pub mod probe;
+#[doc(hidden)]
+pub mod testkit;
 pub mod types;
 pub mod ui;

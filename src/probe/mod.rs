@@ -8,6 +8,8 @@
 
 pub mod blkid;
 pub mod lsblk;
+pub mod mdadm;
+pub mod mdstat;
 pub mod mounts;
 pub mod snapshot;
 pub mod swaps;
