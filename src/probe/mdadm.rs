@@ -85,9 +85,11 @@ pub struct DetailExport {
 }
 
 impl DetailExport {
-    /// Fewer distinct occupied slots than raid devices. A replacement shares its slot with
-    /// the member it replaces, so slots are counted, not members.
-    pub fn is_degraded(&self) -> bool {
+    /// Slots no member claims: `MD_DEVICES` minus the distinct active roles. A replacement
+    /// shares its slot with the member it replaces, so slots are counted, not members.
+    /// NOT a degraded test: a member still being rebuilt already has its slot here (seen in
+    /// the VM capture `raid1-recovering`); ask `/proc/mdstat` or `mdadm --detail` for that.
+    pub fn missing_slots(&self) -> u32 {
         let mut slots: Vec<u32> = self
             .members
             .iter()
@@ -98,8 +100,8 @@ impl DetailExport {
             .collect();
         slots.sort_unstable();
         slots.dedup();
-        self.raid_devices
-            .is_some_and(|n| (slots.len() as u64) < u64::from(n))
+        let taken = u32::try_from(slots.len()).unwrap_or(u32::MAX);
+        self.raid_devices.unwrap_or(0).saturating_sub(taken)
     }
 }
 

@@ -57,7 +57,7 @@ fn export_of_clean_array() {
             ("/dev/vdb".to_string(), ExportRole::Active(1))
         ]
     );
-    assert!(!e.is_degraded());
+    assert_eq!(e.missing_slots(), 0);
 }
 
 #[test]
@@ -65,10 +65,10 @@ fn export_degraded_replacing_inactive() {
     let e = parse_detail_export(fixture!("mdadm-detail-export", "raid1-degraded-faulty")).unwrap();
     // mdadm 4.2 calls the failed member "spare" here.
     assert_eq!(e.members[1].role, ExportRole::Spare);
-    assert!(e.is_degraded());
+    assert_eq!(e.missing_slots(), 1);
     let e = parse_detail_export(fixture!("mdadm-detail-export", "raid1-degraded-removed")).unwrap();
     assert_eq!(e.members.len(), 1);
-    assert!(e.is_degraded());
+    assert_eq!(e.missing_slots(), 1);
     // Replacement and replaced member share slot 0: not degraded.
     let e = parse_detail_export(fixture!("mdadm-detail-export", "raid1-replacing")).unwrap();
     let zeros = e
@@ -77,7 +77,10 @@ fn export_degraded_replacing_inactive() {
         .filter(|m| m.role == ExportRole::Active(0))
         .count();
     assert_eq!(zeros, 2);
-    assert!(!e.is_degraded());
+    assert_eq!(e.missing_slots(), 0);
+    // A member being rebuilt already holds its slot in the export.
+    let e = parse_detail_export(fixture!("mdadm-detail-export", "raid1-recovering")).unwrap();
+    assert_eq!(e.missing_slots(), 0);
     let e =
         parse_detail_export(fixture!("mdadm-detail-export", "raid1-inactive-one-member")).unwrap();
     assert_eq!(e.level, None);
