@@ -7,10 +7,12 @@
 //! panic and never a guess: a device we cannot identify is treated as in use by the policy.
 
 pub mod blkid;
+pub mod btrfs;
 pub mod lsblk;
 pub mod mdadm;
 pub mod mdstat;
 pub mod mounts;
+pub mod procs;
 pub mod snapshot;
 pub mod swaps;
 pub mod sysfs;
