@@ -23,6 +23,72 @@ pub struct Cli {
 pub enum Command {
     /// List block devices, each with a verdict: may lnraid use it, and if not, why.
     Devices(DevicesArgs),
+    /// Move $LIGHTNINGDIR onto a new btrfs RAID-1: verified copy, symlink, fstab, boot safety.
+    Setup(SetupArgs),
+    /// Generate a realistic Core Lightning data directory (for tests, benchmarks, demos).
+    #[command(hide = true)]
+    DevGenNodeDir(GenArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SetupArgs {
+    /// The node's data directory ($LIGHTNINGDIR, e.g. ~/.lightning/bitcoin).
+    #[arg(long, value_name = "DIR", required_unless_present_any = ["resume", "abort"])]
+    pub lightning_dir: Option<PathBuf>,
+    /// A device for the array; give it 2 to 4 times.
+    #[arg(long = "device", value_name = "DEV")]
+    pub devices: Vec<PathBuf>,
+    /// Block-group profile (default: raid1 for 2 devices, raid1c3 for 3, raid1c4 for 4).
+    #[arg(long, value_enum)]
+    pub profile: Option<crate::plan::setup::Profile>,
+    /// Where to mount the array.
+    #[arg(long, value_name = "DIR", default_value = "/mnt/lnraid")]
+    pub mountpoint: PathBuf,
+    /// Give the copied data to this user (the one running lightningd). Default: keep owners.
+    #[arg(long, value_name = "USER")]
+    pub owner: Option<String>,
+    /// The filesystem label.
+    #[arg(long, default_value = "lnraid")]
+    pub label: String,
+    /// The systemd unit of the node, which gets RequiresMountsFor= the mountpoint.
+    #[arg(long, value_name = "UNIT", default_value = "lightningd.service")]
+    pub unit: String,
+    /// Leave `autodefrag` out of the mount options (lnraid already does on 5.16 kernels).
+    #[arg(long)]
+    pub no_autodefrag: bool,
+    /// Erase existing signatures (filesystems, RAID superblocks, partition tables) on the
+    /// devices. Never overrides a device in use.
+    #[arg(long)]
+    pub wipe: bool,
+    /// Print the plan (commands, file changes) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation (required without a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Continue an interrupted setup from its journal.
+    #[arg(long, conflicts_with = "abort")]
+    pub resume: bool,
+    /// Undo an interrupted setup: put the directory back exactly as it was, release the devices.
+    #[arg(long)]
+    pub abort: bool,
+    #[command(flatten)]
+    pub host: crate::host::HostPaths,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GenArgs {
+    /// The directory to create.
+    pub dir: PathBuf,
+    /// Approximate database size (e.g. 24M, 1G).
+    #[arg(long, default_value = "24M")]
+    pub db_size: String,
+    /// gossip_store size.
+    #[arg(long, default_value = "8M")]
+    pub gossip_size: String,
+    /// Leave a hot rollback journal (an interrupted transaction) next to the database.
+    #[arg(long)]
+    pub hot_journal: bool,
 }
 
 #[derive(Debug, clap::Args)]

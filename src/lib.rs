@@ -11,8 +11,11 @@ pub mod cli;
 pub mod config;
 pub mod copy;
 pub mod exec;
+pub mod host;
+pub mod plan;
 pub mod policy;
 pub mod probe;
+pub mod sqlite;
 #[doc(hidden)]
 pub mod testkit;
 pub mod types;

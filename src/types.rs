@@ -7,7 +7,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A size in bytes. Every size lnraid compares or prints is carried as this.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
@@ -71,9 +71,22 @@ impl fmt::Display for Bytes {
 
 /// A filesystem UUID (the one shared by every member of a btrfs), validated and lower-cased.
 /// Never a `UUID_SUB`: those are per device and must never reach fstab.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct FsUuid(String);
+
+impl TryFrom<String> for FsUuid {
+    type Error = String;
+    fn try_from(s: String) -> Result<FsUuid, String> {
+        FsUuid::parse(&s).ok_or_else(|| format!("{s:?} is not a filesystem UUID"))
+    }
+}
+
+impl From<FsUuid> for String {
+    fn from(u: FsUuid) -> String {
+        u.0
+    }
+}
 
 impl FsUuid {
     /// Accepts the canonical 8-4-4-4-12 hex form, any case. Returns `None` otherwise.
@@ -103,7 +116,7 @@ impl fmt::Display for FsUuid {
 /// A path to a block device node, as the operator or a tool named it (`/dev/sdb`,
 /// `/dev/disk/by-id/...`). Two different `DevPath`s may name the same device: compare
 /// device numbers (`rdev`), never strings, to decide identity.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct DevPath(PathBuf);
 

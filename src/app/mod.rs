@@ -3,6 +3,9 @@
 //! itself; it hands a `Runner` down.
 
 mod devices;
+mod gen;
+pub mod ids;
+mod setup;
 
 use crate::cli::{Cli, Command};
 use crate::exec::Runner;
@@ -23,5 +26,13 @@ pub mod exit {
 pub fn run(cli: Cli, runner: &dyn Runner) -> anyhow::Result<i32> {
     match cli.command {
         Command::Devices(args) => devices::run(&args, runner),
+        Command::Setup(args) => setup::run(&args, runner),
+        Command::DevGenNodeDir(args) => gen::run(&args),
     }
 }
+
+/// lnraid refused for safety before changing anything; each entry is one problem, in plain
+/// words. `main` prints them and exits with [`exit::REFUSED`].
+#[derive(Debug, thiserror::Error)]
+#[error("refusing to continue:\n  - {}", .0.join("\n  - "))]
+pub struct Refused(pub Vec<String>);

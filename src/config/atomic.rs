@@ -36,6 +36,21 @@ pub fn write_atomic(
     default_mode: u32,
     validate: &mut dyn FnMut(&Path) -> Result<()>,
 ) -> Result<Option<PathBuf>> {
+    write_atomic_with(path, content, default_mode, true, validate)
+}
+
+/// [`write_atomic`] for lnraid's own records, which need no `.bak`.
+pub fn write_atomic_no_backup(path: &Path, content: &[u8], mode: u32) -> Result<()> {
+    write_atomic_with(path, content, mode, false, &mut |_| Ok(())).map(|_| ())
+}
+
+fn write_atomic_with(
+    path: &Path,
+    content: &[u8],
+    default_mode: u32,
+    keep_backup: bool,
+    validate: &mut dyn FnMut(&Path) -> Result<()>,
+) -> Result<Option<PathBuf>> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -69,7 +84,7 @@ pub fn write_atomic(
         let _ = fs::remove_file(&tmp);
         return Err(e);
     }
-    let backup = if old.is_some() {
+    let backup = if old.is_some() && keep_backup {
         let b = backup_path(path);
         let prev = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         write_synced(

@@ -2,10 +2,10 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Whether running a command can change a device, a filesystem or a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Effect {
     ReadOnly,
@@ -13,7 +13,7 @@ pub enum Effect {
 }
 
 /// A program and its arguments. `Display` gives the exact shell-escaped line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cmd {
     pub program: String,
     pub args: Vec<String>,
@@ -60,6 +60,11 @@ impl Cmd {
 
     pub fn arg(mut self, a: impl Into<String>) -> Cmd {
         self.args.push(a.into());
+        self
+    }
+
+    pub fn args_from<'a>(mut self, args: impl IntoIterator<Item = &'a str>) -> Cmd {
+        self.args.extend(args.into_iter().map(str::to_string));
         self
     }
 

@@ -169,7 +169,7 @@ impl Refusal {
                 label,
             } => {
                 format!(
-                    "carries a {fstype} filesystem{}{}",
+                    "carries an existing {fstype} filesystem{}{}",
                     opt(uuid, " UUID="),
                     opt(label, " LABEL=")
                 )
@@ -177,7 +177,9 @@ impl Refusal {
             Refusal::RaidSignature { fstype, label } => {
                 format!("carries a RAID signature ({fstype}{})", opt(label, " "))
             }
-            Refusal::PartitionTable { pttype } => format!("carries a {pttype} partition table"),
+            Refusal::PartitionTable { pttype } => {
+                format!("carries an existing {pttype} partition table")
+            }
             Refusal::AmbivalentSignatures => {
                 "carries several conflicting signatures (blkid: ambivalent)".into()
             }

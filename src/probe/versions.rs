@@ -29,10 +29,12 @@ pub fn parse_version_after(text: &str, marker: &str) -> Option<String> {
 
 /// A dotted version as numbers, for comparisons (`"5.16.2"` → `[5, 16, 2]`).
 pub fn version_tuple(v: &str) -> Vec<u32> {
-    v.split(|c: char| !c.is_ascii_digit())
-        .take_while(|s| !s.is_empty())
-        .filter_map(|s| s.parse().ok())
-        .collect()
+    // Only the leading dotted part: `5.16.0-1-amd64` is 5.16.0 (the `-1` is Debian's ABI).
+    let head: &str = v
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .next()
+        .unwrap_or("");
+    head.split('.').map_while(|s| s.parse().ok()).collect()
 }
 
 fn tool_version(runner: &dyn Runner, cmd: Cmd, marker: &str) -> Option<String> {

@@ -3,7 +3,9 @@
 //! [`sanitize`] before it reaches a terminal, so a crafted label cannot move the cursor, clear
 //! the screen or reorder text to make the confirmation lie.
 
+pub mod confirm;
 mod devices;
+pub mod progress;
 mod sanitize;
 
 pub use devices::{devices_json, render_devices, Contents, DeviceRow, DEVICES_JSON_VERSION};

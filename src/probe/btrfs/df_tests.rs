@@ -7,14 +7,12 @@ macro_rules! df {
         include_str!(concat!("../../../fixtures/btrfs-filesystem-df/", $name))
     };
 }
-macro_rules! usage {
-    ($name:literal) => {
-        include_str!(concat!("../../../fixtures/btrfs-filesystem-usage/", $name))
-    };
-}
 
 fn raid1() -> ExpectedProfiles {
-    ExpectedProfiles { data: Profile::Raid1, metadata: Profile::Raid1 }
+    ExpectedProfiles {
+        data: Profile::Raid1,
+        metadata: Profile::Raid1,
+    }
 }
 
 #[test]
@@ -34,7 +32,11 @@ fn healthy_raid1_df_text_and_json_agree() {
 fn fresh_fs_has_global_reserve_and_no_problem() {
     let info = parse_df(df!("6.2-fresh-raid1-raw.txt")).unwrap();
     assert_eq!(info.groups.len(), 4);
-    let gr = info.groups.iter().find(|g| g.kind == BgType::GlobalReserve).unwrap();
+    let gr = info
+        .groups
+        .iter()
+        .find(|g| g.kind == BgType::GlobalReserve)
+        .unwrap();
     assert_eq!(gr.profile, Profile::Single);
     assert_eq!(gr.total, Bytes(5767168));
     assert!(info.profile_problems(&raid1()).is_empty());
@@ -55,7 +57,9 @@ fn degraded_writes_leave_single_chunks() {
         assert_eq!(p[0].found, vec![Profile::Single, Profile::Raid1]);
     }
     // Before any write the degraded fs is still all RAID1.
-    assert!(!parse_df(df!("6.2-raid1-degraded-raw.txt")).unwrap().is_mixed());
+    assert!(!parse_df(df!("6.2-raid1-degraded-raw.txt"))
+        .unwrap()
+        .is_mixed());
 }
 
 #[test]
@@ -63,43 +67,17 @@ fn wrong_but_uniform_profile_is_a_problem_not_a_mix() {
     let info = parse_df(df!("6.2-single-dup-raw.txt")).unwrap();
     assert!(!info.is_mixed());
     let p = info.profile_problems(&raid1());
-    assert_eq!(p.iter().map(|p| &p.kind).collect::<Vec<_>>(), [&BgType::Data, &BgType::System, &BgType::Metadata]);
+    assert_eq!(
+        p.iter().map(|p| &p.kind).collect::<Vec<_>>(),
+        [&BgType::Data, &BgType::System, &BgType::Metadata]
+    );
     let c3 = parse_df(df!("6.2-raid1c3-raw.txt")).unwrap();
-    let want = ExpectedProfiles { data: Profile::Raid1c3, metadata: Profile::Raid1c3 };
+    let want = ExpectedProfiles {
+        data: Profile::Raid1c3,
+        metadata: Profile::Raid1c3,
+    };
     assert!(c3.profile_problems(&want).is_empty());
     assert_eq!(c3.profile_problems(&raid1()).len(), 3);
-}
-
-#[test]
-fn usage_healthy_and_degraded() {
-    let u = parse_usage(usage!("6.2-raid1-raw.txt")).unwrap();
-    assert_eq!(u.device_size, Bytes(6 << 30));
-    assert_eq!(u.device_missing, Bytes(0));
-    assert_eq!(u.data_ratio_x100, Some(200));
-    assert_eq!(u.multiple_profiles, Some(false));
-    assert!(!u.has_missing_device() && !u.is_mixed());
-    assert_eq!(u.unallocated.len(), 2);
-    assert!(u.profile_problems(&raid1()).is_empty());
-
-    for text in [usage!("6.2-raid1-degraded-mixed-raw.txt"), usage!("6.14-raid1-degraded-mixed-raw.txt")] {
-        let u = parse_usage(text).unwrap();
-        assert_eq!(u.device_missing, Bytes(3 << 30));
-        assert_eq!(u.data_ratio_x100, Some(187));
-        assert_eq!(u.multiple_profiles, Some(true));
-        assert!(u.is_mixed() && u.has_missing_device());
-        let data1 = u.groups.iter().find(|g| g.profile == Profile::Raid1 && g.kind == BgType::Data).unwrap();
-        assert_eq!(data1.devices.len(), 2);
-        assert!(data1.devices[1].missing);
-        assert_eq!(data1.devices[1].device, None);
-        assert_eq!(u.free_estimated_min, Some(Bytes(1220891838)));
-    }
-}
-
-#[test]
-fn usage_raid1c3_three_devices() {
-    let u = parse_usage(usage!("6.2-raid1c3-raw.txt")).unwrap();
-    assert_eq!(u.metadata_ratio_x100, Some(300));
-    assert!(u.groups.iter().all(|g| g.profile == Profile::Raid1c3 && g.devices.len() == 3));
 }
 
 #[test]
@@ -107,8 +85,5 @@ fn cut_outputs_refused() {
     let text = df!("6.2-raid1-raw.txt");
     let first: String = text.lines().take(1).map(|l| format!("{l}\n")).collect();
     assert!(parse_df(&first).is_err());
-    let u = usage!("6.2-raid1-raw.txt");
-    let idx = u.find("Unallocated:").unwrap();
-    assert!(parse_usage(&u[..idx]).is_err());
     assert!(parse_df_json("{\"filesystem-df\": []}").is_err());
 }

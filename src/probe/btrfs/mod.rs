@@ -1,7 +1,7 @@
 //! btrfs-progs outputs and the kernel's `/sys/fs/btrfs` view, as typed data.
 //!
 //! One submodule per output: `show` (`filesystem show`), `stats` (`device stats`), `df`
-//! (`filesystem df` and `filesystem usage`), `scrub`, `replace` and `balance` status, `sysfs`
+//! (`filesystem df`), `usage` (`filesystem usage`), `scrub`, `replace` and `balance` status, `sysfs`
 //! (membership and per-device flags from `/sys/fs/btrfs/<fsuuid>/`). Each has a `*_cmd`
 //! building the exact read-only command, a pure `parse_*` over its text, and a `probe_*` that
 //! runs the command through a [`Runner`] and parses it.
@@ -19,6 +19,7 @@ pub mod scrub;
 pub mod show;
 pub mod stats;
 pub mod sysfs;
+pub mod usage;
 
 use std::fmt;
 use std::path::Path;
@@ -26,7 +27,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::ParseError;
-use crate::exec::{CmdError, Cmd};
+use crate::exec::{Cmd, CmdError};
 use crate::types::Bytes;
 
 #[cfg(doc)]
@@ -194,25 +195,36 @@ pub fn parse_size(s: &str) -> Option<(Bytes, bool)> {
     let unit_bytes: u64 = 1u64.checked_shl(shift)?;
     let whole = int.checked_mul(unit_bytes)?;
     let part = u64::try_from(u128::from(hundredths) * u128::from(unit_bytes) / 100).ok()?;
-    Some((Bytes(whole.checked_add(part)?), shift == 0 && frac.bytes().all(|b| b == b'0')))
+    Some((
+        Bytes(whole.checked_add(part)?),
+        shift == 0 && frac.bytes().all(|b| b == b'0'),
+    ))
 }
 
 /// Lines of a complete output, numbered from 1. btrfs-progs ends every line with `\n`: text
 /// that stops mid-line was cut, and is refused here rather than half-parsed.
-pub(crate) fn complete_lines(
+pub(crate) fn complete_lines<'a>(
     what: &'static str,
-    text: &str,
-) -> Result<impl Iterator<Item = (usize, &str)>, ParseError> {
+    text: &'a str,
+) -> Result<impl Iterator<Item = (usize, &'a str)>, ParseError> {
     if !text.is_empty() && !text.ends_with('\n') {
-        return Err(ParseError::new(what, "output ends inside a line (truncated)"));
+        return Err(ParseError::new(
+            what,
+            "output ends inside a line (truncated)",
+        ));
     }
     Ok(text.lines().enumerate().map(|(i, l)| (i + 1, l)))
 }
 
 /// A decimal `u64` from a regex capture, or a located error.
 pub(crate) fn num(what: &'static str, line: usize, s: &str) -> Result<u64, ParseError> {
-    s.parse::<u64>()
-        .map_err(|_| ParseError::at(what, line, format!("{:?} is not a number", super::excerpt(s))))
+    s.parse::<u64>().map_err(|_| {
+        ParseError::at(
+            what,
+            line,
+            format!("{:?} is not a number", super::excerpt(s)),
+        )
+    })
 }
 
 /// A size from a regex capture, or a located error.
@@ -243,7 +255,16 @@ mod tests {
         assert_eq!(parse_size("144.00KiB"), Some((Bytes(144 << 10), false)));
         assert_eq!(parse_size("0.00B"), Some((Bytes(0), true)));
         assert_eq!(parse_size("1.5MiB"), Some((Bytes(3 << 19), false)));
-        for bad in ["", "GiB", "1.234GiB", "1.0XiB", "-1", "1e9", "99999999999999999999", "16.00EiB"] {
+        for bad in [
+            "",
+            "GiB",
+            "1.234GiB",
+            "1.0XiB",
+            "-1",
+            "1e9",
+            "99999999999999999999",
+            "16.00EiB",
+        ] {
             assert_eq!(parse_size(bad), None, "{bad}");
         }
     }
@@ -266,7 +287,10 @@ mod tests {
         assert_eq!(Profile::parse("raid1c3"), Profile::Raid1c3);
         assert_eq!(Profile::parse("single"), Profile::Single);
         assert_eq!(Profile::parse("DUP"), Profile::Dup);
-        assert_eq!(Profile::parse("raid-stripe"), Profile::Other("raid-stripe".into()));
+        assert_eq!(
+            Profile::parse("raid-stripe"),
+            Profile::Other("raid-stripe".into())
+        );
     }
 
     #[test]

@@ -77,17 +77,32 @@ impl ScrubStatus {
     }
 }
 
-lazy_regex!(HEADER, r"^(?:UUID: +|scrub status for |scrub (?:done|canceled|cancelled) for )([0-9a-fA-F-]{36})$");
+lazy_regex!(
+    HEADER,
+    r"^(?:UUID: +|scrub status for |scrub (?:done|canceled|cancelled) for )([0-9a-fA-F-]{36})$"
+);
 lazy_regex!(KEYED, r"^([A-Z][A-Za-z ]+): +(.*)$");
-lazy_regex!(LEGACY_START, r"^\tscrub (?:started|resumed) at (.+?)(, running for| and finished after| and was aborted after|, interrupted after) (?:(\d+):(\d{2}):(\d{2})|(\d+) seconds)(, not running)?$");
+lazy_regex!(
+    LEGACY_START,
+    r"^\tscrub (?:started|resumed) at (.+?)(, running for| and finished after| and was aborted after|, interrupted after) (?:(\d+):(\d{2}):(\d{2})|(\d+) seconds)(, not running)?$"
+);
 lazy_regex!(HMS, r"^(\d+):(\d{2}):(\d{2})$");
 lazy_regex!(BYTES_PCT, r"^(\S+) +\(([0-9.]+)%\)$");
 lazy_regex!(RATE, r"^\S+/s(?: \([a-z ]+\))?$");
 lazy_regex!(ERR_TOKEN, r"^(read|csum|verify|super)=(\d+)$");
-lazy_regex!(INDENTED, r"^  (Corrected|Uncorrectable|Unverified): +(\d+)$");
+lazy_regex!(
+    INDENTED,
+    r"^  (Corrected|Uncorrectable|Unverified): +(\d+)$"
+);
 lazy_regex!(RAW, r"^\t([a-z_]+): (\d+)$");
-lazy_regex!(LEGACY_TOTAL, r"^\ttotal bytes scrubbed: (\S+) with (\d+) errors$");
-lazy_regex!(LEGACY_FIXED, r"^\tcorrected errors: (\d+), uncorrectable errors: (\d+), unverified errors: (\d+)$");
+lazy_regex!(
+    LEGACY_TOTAL,
+    r"^\ttotal bytes scrubbed: (\S+) with (\d+) errors$"
+);
+lazy_regex!(
+    LEGACY_FIXED,
+    r"^\tcorrected errors: (\d+), uncorrectable errors: (\d+), unverified errors: (\d+)$"
+);
 
 /// What has been read so far; `finish` turns it into a status or an error.
 #[derive(Default)]
@@ -119,14 +134,22 @@ pub fn parse_scrub_status(text: &str) -> Result<ScrubStatus, ParseError> {
         }
         if let Some(c) = HEADER.captures(line) {
             if a.uuid.is_some() {
-                return Err(ParseError::at(WHAT, n, "second header (one filesystem expected)"));
+                return Err(ParseError::at(
+                    WHAT,
+                    n,
+                    "second header (one filesystem expected)",
+                ));
             }
             a.uuid = Some(FsUuid::parse(&c[1]).ok_or_else(|| ParseError::at(WHAT, n, "bad uuid"))?);
             a.legacy = line.starts_with("scrub status for");
             continue;
         }
         if a.uuid.is_none() {
-            return Err(ParseError::at(WHAT, n, format!("expected the UUID header, got {:?}", excerpt(line))));
+            return Err(ParseError::at(
+                WHAT,
+                n,
+                format!("expected the UUID header, got {:?}", excerpt(line)),
+            ));
         }
         let key = line_key(line);
         if seen.contains(&key) {
@@ -180,7 +203,8 @@ fn line_into(a: &mut Acc, n: usize, line: &str) -> Result<(), ParseError> {
         a.errors.corrected = num(WHAT, n, &c[1])?;
         a.errors.uncorrectable = num(WHAT, n, &c[2])?;
         a.errors.unverified = num(WHAT, n, &c[3])?;
-        a.indented.extend(["Corrected", "Uncorrectable", "Unverified"].map(String::from));
+        a.indented
+            .extend(["Corrected", "Uncorrectable", "Unverified"].map(String::from));
     } else if let Some(c) = KEYED.captures(line) {
         keyed(a, n, &c[1], c[2].trim_end())?;
     } else {
@@ -214,7 +238,9 @@ fn keyed(a: &mut Acc, n: usize, key: &str, val: &str) -> Result<(), ParseError> 
         "ETA" => a.in_progress_lines = true,
         "Total to scrub" => a.total = Some(size(WHAT, n, val)?.0),
         "Bytes scrubbed" => {
-            let c = BYTES_PCT.captures(val).ok_or_else(|| bad("not `size (pct%)`"))?;
+            let c = BYTES_PCT
+                .captures(val)
+                .ok_or_else(|| bad("not `size (pct%)`"))?;
             a.human_bytes = Some(size(WHAT, n, &c[1])?.0);
             a.percent = Some(Percent::parse(&c[2]).ok_or_else(|| bad("bad percent"))?);
             a.in_progress_lines = true;
@@ -234,9 +260,9 @@ fn keyed(a: &mut Acc, n: usize, key: &str, val: &str) -> Result<(), ParseError> 
 
 fn error_tokens(a: &mut Acc, n: usize, s: &str) -> Result<(), ParseError> {
     for tok in s.split_whitespace() {
-        let c = ERR_TOKEN
-            .captures(tok)
-            .ok_or_else(|| ParseError::at(WHAT, n, format!("bad error token {:?}", excerpt(tok))))?;
+        let c = ERR_TOKEN.captures(tok).ok_or_else(|| {
+            ParseError::at(WHAT, n, format!("bad error token {:?}", excerpt(tok)))
+        })?;
         let v = num(WHAT, n, &c[2])?;
         match &c[1] {
             "read" => a.errors.read = v,
@@ -256,12 +282,19 @@ fn hms(n: usize, h: &str, m: &str, s: &str) -> Result<u64, ParseError> {
 }
 
 fn finish(a: Acc) -> Result<ScrubStatus, ParseError> {
-    let uuid = a.uuid.ok_or_else(|| ParseError::new(WHAT, "no UUID header (empty or cut output)"))?;
+    let uuid = a
+        .uuid
+        .ok_or_else(|| ParseError::new(WHAT, "no UUID header (empty or cut output)"))?;
     let state = match (a.status, a.no_stats) {
         (Some(s), false) => s,
         (None, true) if a.in_progress_lines => ScrubState::Running,
         (None, true) => ScrubState::NeverRun,
-        (Some(_), true) => return Err(ParseError::new(WHAT, "both a state and `no stats available`")),
+        (Some(_), true) => {
+            return Err(ParseError::new(
+                WHAT,
+                "both a state and `no stats available`",
+            ))
+        }
         (None, false) => return Err(ParseError::new(WHAT, "no scrub state line")),
     };
     let mut errors = a.errors;
@@ -269,7 +302,10 @@ fn finish(a: Acc) -> Result<ScrubStatus, ParseError> {
     let mut last_physical = None;
     if !a.raw.is_empty() {
         let get = |k: &str| a.raw.iter().find(|(kk, _)| kk == k).map(|(_, v)| *v);
-        let need = |k: &str| get(k).ok_or_else(|| ParseError::new(WHAT, format!("raw counters lack {k} (truncated?)")));
+        let need = |k: &str| {
+            get(k)
+                .ok_or_else(|| ParseError::new(WHAT, format!("raw counters lack {k} (truncated?)")))
+        };
         errors.read = need("read_errors")?;
         errors.csum = need("csum_errors")?;
         errors.verify = need("verify_errors")?;
@@ -277,12 +313,17 @@ fn finish(a: Acc) -> Result<ScrubStatus, ParseError> {
         errors.corrected = need("corrected_errors")?;
         errors.uncorrectable = need("uncorrectable_errors")?;
         errors.unverified = get("unverified_errors").unwrap_or(0);
-        bytes_scrubbed = Some(Bytes(need("data_bytes_scrubbed")?.saturating_add(need("tree_bytes_scrubbed")?)));
+        bytes_scrubbed = Some(Bytes(
+            need("data_bytes_scrubbed")?.saturating_add(need("tree_bytes_scrubbed")?),
+        ));
         last_physical = Some(need("last_physical")?);
     } else if !a.summary {
         return Err(ParseError::new(WHAT, "no error summary (truncated?)"));
     } else if a.details_expected && a.indented.len() != 3 {
-        return Err(ParseError::new(WHAT, "error summary without corrected/uncorrectable counts (truncated?)"));
+        return Err(ParseError::new(
+            WHAT,
+            "error summary without corrected/uncorrectable counts (truncated?)",
+        ));
     }
     Ok(ScrubStatus {
         uuid,

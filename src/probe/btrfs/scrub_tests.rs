@@ -17,15 +17,60 @@ fn st(text: &str) -> ScrubStatus {
 #[test]
 fn states_of_every_version() {
     let cases: [(&str, &str, &str, ScrubState); 9] = [
-        ("never-run", fx!("6.2-never-run.txt"), fx!("6.14-never-run-raw.txt"), ScrubState::NeverRun),
-        ("running", fx!("6.2-running.txt"), fx!("6.14-running-raw.txt"), ScrubState::Running),
-        ("later", fx!("6.14-running-later.txt"), fx!("6.2-running-later-raw.txt"), ScrubState::Running),
-        ("aborted", fx!("6.2-aborted.txt"), fx!("6.14-aborted-raw.txt"), ScrubState::Aborted),
-        ("clean", fx!("6.14-finished-clean.txt"), fx!("6.2-finished-clean-raw.txt"), ScrubState::Finished),
-        ("fixed", fx!("6.2-finished-corrected.txt"), fx!("6.14-finished-corrected-raw.txt"), ScrubState::Finished),
-        ("uncorr", fx!("6.14-finished-uncorrectable.txt"), fx!("6.2-finished-uncorrectable-raw.txt"), ScrubState::Finished),
-        ("intr", fx!("6.2-interrupted.txt"), fx!("6.14-interrupted-raw.txt"), ScrubState::Interrupted),
-        ("degraded", fx!("6.14-degraded.txt"), fx!("6.2-degraded-raw.txt"), ScrubState::Aborted),
+        (
+            "never-run",
+            fx!("6.2-never-run.txt"),
+            fx!("6.14-never-run-raw.txt"),
+            ScrubState::NeverRun,
+        ),
+        (
+            "running",
+            fx!("6.2-running.txt"),
+            fx!("6.14-running-raw.txt"),
+            ScrubState::Running,
+        ),
+        (
+            "later",
+            fx!("6.14-running-later.txt"),
+            fx!("6.2-running-later-raw.txt"),
+            ScrubState::Running,
+        ),
+        (
+            "aborted",
+            fx!("6.2-aborted.txt"),
+            fx!("6.14-aborted-raw.txt"),
+            ScrubState::Aborted,
+        ),
+        (
+            "clean",
+            fx!("6.14-finished-clean.txt"),
+            fx!("6.2-finished-clean-raw.txt"),
+            ScrubState::Finished,
+        ),
+        (
+            "fixed",
+            fx!("6.2-finished-corrected.txt"),
+            fx!("6.14-finished-corrected-raw.txt"),
+            ScrubState::Finished,
+        ),
+        (
+            "uncorr",
+            fx!("6.14-finished-uncorrectable.txt"),
+            fx!("6.2-finished-uncorrectable-raw.txt"),
+            ScrubState::Finished,
+        ),
+        (
+            "intr",
+            fx!("6.2-interrupted.txt"),
+            fx!("6.14-interrupted-raw.txt"),
+            ScrubState::Interrupted,
+        ),
+        (
+            "degraded",
+            fx!("6.14-degraded.txt"),
+            fx!("6.2-degraded-raw.txt"),
+            ScrubState::Aborted,
+        ),
     ];
     for (name, summary, raw, want) in cases {
         let (s, r) = (st(summary), st(raw));
@@ -42,7 +87,10 @@ fn running_progress_moves() {
     let a = st(fx!("6.2-running.txt"));
     let b = st(fx!("6.2-running-later.txt"));
     let (pa, pb) = (a.percent.unwrap(), b.percent.unwrap());
-    assert!(Percent(0) < pa && pa < pb && pb < Percent(10_000), "{pa} {pb}");
+    assert!(
+        Percent(0) < pa && pa < pb && pb < Percent(10_000),
+        "{pa} {pb}"
+    );
     assert!(a.bytes_scrubbed.unwrap() < b.bytes_scrubbed.unwrap());
     assert_eq!(a.total_to_scrub, b.total_to_scrub);
     let raw = st(fx!("6.2-running-raw.txt"));
@@ -57,17 +105,32 @@ fn first_seconds_of_a_scrub_are_running_without_stats() {
     assert_eq!(s.percent, Some(Percent(0)));
     assert_eq!(s.started, None);
     // The raw form of the same moment cannot be told from "never run".
-    assert_eq!(st(fx!("6.2-running-early-raw.txt")).state, ScrubState::NeverRun);
+    assert_eq!(
+        st(fx!("6.2-running-early-raw.txt")).state,
+        ScrubState::NeverRun
+    );
 }
 
 #[test]
 fn error_counts() {
-    for s in [st(fx!("6.2-finished-corrected.txt")), st(fx!("6.14-finished-corrected-raw.txt"))] {
-        assert_eq!((s.errors.csum, s.errors.corrected, s.errors.uncorrectable), (16, 16, 0));
+    for s in [
+        st(fx!("6.2-finished-corrected.txt")),
+        st(fx!("6.14-finished-corrected-raw.txt")),
+    ] {
+        assert_eq!(
+            (s.errors.csum, s.errors.corrected, s.errors.uncorrectable),
+            (16, 16, 0)
+        );
         assert!(!s.has_uncorrectable());
     }
-    for s in [st(fx!("6.2-finished-uncorrectable.txt")), st(fx!("6.2-finished-uncorrectable-raw.txt"))] {
-        assert_eq!((s.errors.csum, s.errors.corrected, s.errors.uncorrectable), (16, 0, 16));
+    for s in [
+        st(fx!("6.2-finished-uncorrectable.txt")),
+        st(fx!("6.2-finished-uncorrectable-raw.txt")),
+    ] {
+        assert_eq!(
+            (s.errors.csum, s.errors.corrected, s.errors.uncorrectable),
+            (16, 0, 16)
+        );
         assert!(s.has_uncorrectable());
     }
     let clean = st(fx!("6.2-finished-clean.txt"));
@@ -77,10 +140,14 @@ fn error_counts() {
 
 #[test]
 fn scrub_start_report_header() {
-    let s = st(include_str!("../../../fixtures/btrfs-scrub-start/6.2-corrected.txt"));
+    let s = st(include_str!(
+        "../../../fixtures/btrfs-scrub-start/6.2-corrected.txt"
+    ));
     assert_eq!(s.state, ScrubState::Finished);
     assert_eq!(s.errors.corrected, 16);
-    let d = st(include_str!("../../../fixtures/btrfs-scrub-start/6.2-degraded.txt"));
+    let d = st(include_str!(
+        "../../../fixtures/btrfs-scrub-start/6.2-degraded.txt"
+    ));
     assert_eq!(d.state, ScrubState::Aborted);
 }
 
@@ -95,7 +162,10 @@ fn legacy_summary_format() {
     assert!(s.legacy_format);
     assert_eq!(s.state, ScrubState::Finished);
     assert_eq!(s.duration_secs, Some(16));
-    assert_eq!((s.errors.read, s.errors.csum, s.errors.uncorrectable), (1, 2, 1));
+    assert_eq!(
+        (s.errors.read, s.errors.csum, s.errors.uncorrectable),
+        (1, 2, 1)
+    );
     // Cut before the corrected/uncorrectable line: refused.
     let cut: String = text.lines().take(4).map(|l| format!("{l}\n")).collect();
     assert!(parse_scrub_status(&cut).is_err());
@@ -104,7 +174,11 @@ fn legacy_summary_format() {
 #[test]
 fn garbled_refused() {
     let t = fx!("6.2-finished-corrected.txt");
-    let no_counts: String = t.lines().filter(|l| !l.starts_with("  ")).map(|l| format!("{l}\n")).collect();
+    let no_counts: String = t
+        .lines()
+        .filter(|l| !l.starts_with("  "))
+        .map(|l| format!("{l}\n"))
+        .collect();
     assert!(parse_scrub_status(&no_counts).is_err());
     assert!(parse_scrub_status(&t.replace("finished", "resting")).is_err());
     assert!(parse_scrub_status(&format!("{t}{t}")).is_err());
@@ -116,5 +190,8 @@ fn garbled_refused() {
 
 #[test]
 fn command_line() {
-    assert_eq!(scrub_status_cmd(Path::new("/mnt/ln")).to_string(), "btrfs scrub status -R /mnt/ln");
+    assert_eq!(
+        scrub_status_cmd(Path::new("/mnt/ln")).to_string(),
+        "btrfs scrub status -R /mnt/ln"
+    );
 }

@@ -71,7 +71,11 @@ impl ShowFs {
 
     /// How many members are absent, whether or not their devids are known.
     pub fn missing_count(&self) -> u64 {
-        let present = self.devices.iter().filter(|d| !d.missing && d.devid != 0).count();
+        let present = self
+            .devices
+            .iter()
+            .filter(|d| !d.missing && d.devid != 0)
+            .count();
         self.total_devices
             .saturating_sub(u64::try_from(present).unwrap_or(u64::MAX))
     }
@@ -124,7 +128,11 @@ pub fn parse_show(text: &str) -> Result<Vec<ShowFs>, ParseError> {
             }
         } else {
             let Some((_, fs)) = cur.as_mut() else {
-                return Err(ParseError::at(WHAT, n, format!("unexpected {:?}", excerpt(line))));
+                return Err(ParseError::at(
+                    WHAT,
+                    n,
+                    format!("unexpected {:?}", excerpt(line)),
+                ));
             };
             body_line(fs, n, line, &mut saw_total)?;
         }
@@ -133,17 +141,28 @@ pub fn parse_show(text: &str) -> Result<Vec<ShowFs>, ParseError> {
         out.push(finish(start, fs, saw_total)?);
     }
     if !warned.is_empty() {
-        return Err(ParseError::new(WHAT, "missing-device warning without a filesystem"));
+        return Err(ParseError::new(
+            WHAT,
+            "missing-device warning without a filesystem",
+        ));
     }
     let mut uuids: Vec<&FsUuid> = out.iter().map(|f| &f.uuid).collect();
     uuids.sort();
     if uuids.windows(2).any(|w| w[0] == w[1]) {
-        return Err(ParseError::new(WHAT, "the same filesystem uuid appears twice"));
+        return Err(ParseError::new(
+            WHAT,
+            "the same filesystem uuid appears twice",
+        ));
     }
     Ok(out)
 }
 
-fn body_line(fs: &mut ShowFs, n: usize, line: &str, saw_total: &mut bool) -> Result<(), ParseError> {
+fn body_line(
+    fs: &mut ShowFs,
+    n: usize,
+    line: &str,
+    saw_total: &mut bool,
+) -> Result<(), ParseError> {
     if let Some(c) = TOTAL.captures(line) {
         if *saw_total || !fs.devices.is_empty() {
             return Err(ParseError::at(WHAT, n, "repeated Total devices line"));
@@ -157,23 +176,35 @@ fn body_line(fs: &mut ShowFs, n: usize, line: &str, saw_total: &mut bool) -> Res
         if !*saw_total || fs.some_missing {
             return Err(ParseError::at(WHAT, n, "devid line out of place"));
         }
-        fs.devices.push(device(fs, n, &c[1], &c[2], &c[3], &c[4])?);
+        let dev = device(&mut fs.sizes_exact, n, &c[1], &c[2], &c[3], &c[4])?;
+        fs.devices.push(dev);
     } else if line == "\t*** Some devices missing" {
         if !*saw_total {
             return Err(ParseError::at(WHAT, n, "missing-devices note out of place"));
         }
         fs.some_missing = true;
     } else {
-        return Err(ParseError::at(WHAT, n, format!("unexpected {:?}", excerpt(line))));
+        return Err(ParseError::at(
+            WHAT,
+            n,
+            format!("unexpected {:?}", excerpt(line)),
+        ));
     }
     Ok(())
 }
 
-fn device(fs: &mut ShowFs, n: usize, devid: &str, sz: &str, used: &str, path: &str) -> Result<ShowDevice, ParseError> {
+fn device(
+    exact: &mut bool,
+    n: usize,
+    devid: &str,
+    sz: &str,
+    used: &str,
+    path: &str,
+) -> Result<ShowDevice, ParseError> {
     let devid = num(WHAT, n, devid)?;
-    let (size, e1) = size(WHAT, n, sz)?;
+    let (dev_size, e1) = size(WHAT, n, sz)?;
     let (used, e2) = size(WHAT, n, used)?;
-    fs.sizes_exact &= e1 && e2;
+    *exact &= e1 && e2;
     // 6.x: `path  MISSING` (empty path); older: `path <missing disk>` (+ ` MISSING`).
     let (path, missing) = match path.strip_suffix(" MISSING") {
         Some(p) => (p.trim(), true),
@@ -184,20 +215,34 @@ fn device(fs: &mut ShowFs, n: usize, devid: &str, sz: &str, used: &str, path: &s
     if !missing && path.is_none() {
         return Err(ParseError::at(WHAT, n, "device without a path"));
     }
-    Ok(ShowDevice { devid, size, used, path, missing })
+    Ok(ShowDevice {
+        devid,
+        size: dev_size,
+        used,
+        path,
+        missing,
+    })
 }
 
 /// Closes a block: it must have its Total line and as many device lines as it announced, or
 /// say that some are missing.
 fn finish(start: usize, fs: ShowFs, saw_total: bool) -> Result<ShowFs, ParseError> {
     if !saw_total {
-        return Err(ParseError::at(WHAT, start, "filesystem without a Total devices line"));
+        return Err(ParseError::at(
+            WHAT,
+            start,
+            "filesystem without a Total devices line",
+        ));
     }
     // A replace target shows up as devid 0 on top of the announced count.
     let listed = fs.devices.iter().filter(|d| d.devid != 0).count();
     let listed = u64::try_from(listed).unwrap_or(u64::MAX);
     if listed > fs.total_devices {
-        return Err(ParseError::at(WHAT, start, "more device lines than Total devices"));
+        return Err(ParseError::at(
+            WHAT,
+            start,
+            "more device lines than Total devices",
+        ));
     }
     if listed < fs.total_devices && !fs.some_missing {
         return Err(ParseError::at(
@@ -309,13 +354,20 @@ mod tests {
     #[test]
     fn dropped_device_line_is_an_error() {
         let text = fixture!("6.2-raid1c3-mounted-raw.txt");
-        let cut: String = text.lines().filter(|l| !l.contains("devid    3")).map(|l| format!("{l}\n")).collect();
+        let cut: String = text
+            .lines()
+            .filter(|l| !l.contains("devid    3"))
+            .map(|l| format!("{l}\n"))
+            .collect();
         assert!(parse_show(&cut).is_err());
         assert!(parse_show(&text[..text.len() - 2]).is_err());
     }
 
     #[test]
     fn command_line() {
-        assert_eq!(show_cmd(Path::new("/mnt/x y")).to_string(), "btrfs filesystem show --raw '/mnt/x y'");
+        assert_eq!(
+            show_cmd(Path::new("/mnt/x y")).to_string(),
+            "btrfs filesystem show --raw '/mnt/x y'"
+        );
     }
 }

@@ -79,7 +79,10 @@ impl DevStats {
 
     fn named(name: &str) -> Result<DevStats, String> {
         let devid = match name.strip_prefix("devid:") {
-            Some(id) => Some(id.parse::<u64>().map_err(|_| format!("bad devid in {name:?}"))?),
+            Some(id) => Some(
+                id.parse::<u64>()
+                    .map_err(|_| format!("bad devid in {name:?}"))?,
+            ),
             None => None,
         };
         Ok(DevStats {
@@ -107,24 +110,37 @@ pub fn parse_stats(text: &str) -> Result<Vec<DevStats>, ParseError> {
             .ok_or_else(|| ParseError::at(WHAT, n, format!("unexpected {:?}", excerpt(line))))?;
         let (name, counter) = (&c[1], &c[2]);
         if COUNTERS.get(next) != Some(&counter) {
-            return Err(ParseError::at(WHAT, n, format!("expected {:?}, got {counter:?}", COUNTERS.get(next))));
+            return Err(ParseError::at(
+                WHAT,
+                n,
+                format!("expected {:?}, got {counter:?}", COUNTERS.get(next)),
+            ));
         }
         if next == 0 {
             out.push(DevStats::named(name).map_err(|e| ParseError::at(WHAT, n, e))?);
         }
-        let dev = out.last_mut().ok_or_else(|| ParseError::at(WHAT, n, "no device"))?;
+        let dev = out
+            .last_mut()
+            .ok_or_else(|| ParseError::at(WHAT, n, "no device"))?;
         let same = match &dev.device {
             Some(p) => p.as_path() == Path::new(name),
             None => dev.devid.map(|d| format!("devid:{d}")).as_deref() == Some(name),
         };
         if !same {
-            return Err(ParseError::at(WHAT, n, "device changed before its counters were complete"));
+            return Err(ParseError::at(
+                WHAT,
+                n,
+                "device changed before its counters were complete",
+            ));
         }
         dev.set(counter, num(WHAT, n, &c[3])?);
         next = (next + 1) % COUNTERS.len();
     }
     if next != 0 {
-        return Err(ParseError::new(WHAT, "last device has fewer than five counters (truncated)"));
+        return Err(ParseError::new(
+            WHAT,
+            "last device has fewer than five counters (truncated)",
+        ));
     }
     if out.is_empty() {
         return Err(ParseError::new(WHAT, "no devices"));
@@ -149,15 +165,22 @@ pub(crate) fn json_u64(v: Option<&Value>) -> Option<u64> {
 
 /// Parses the JSON form.
 pub fn parse_stats_json(text: &str) -> Result<Vec<DevStats>, ParseError> {
-    let doc: JsonDoc = serde_json::from_str(text).map_err(|e| ParseError::new(WHAT_JSON, e.to_string()))?;
+    let doc: JsonDoc =
+        serde_json::from_str(text).map_err(|e| ParseError::new(WHAT_JSON, e.to_string()))?;
     let mut out = Vec::new();
     for (i, d) in doc.device_stats.iter().enumerate() {
         let bad = |r: &str| ParseError::new(WHAT_JSON, format!("entry {i}: {r}"));
-        let name = d.get("device").and_then(Value::as_str).ok_or_else(|| bad("no device"))?;
+        let name = d
+            .get("device")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("no device"))?;
         let mut s = DevStats::named(name).map_err(|e| bad(&e))?;
         s.devid = Some(json_u64(d.get("devid")).ok_or_else(|| bad("no devid"))?);
         for c in COUNTERS {
-            s.set(c, json_u64(d.get(c)).ok_or_else(|| bad(&format!("no {c}")))?);
+            s.set(
+                c,
+                json_u64(d.get(c)).ok_or_else(|| bad(&format!("no {c}")))?,
+            );
         }
         out.push(s);
     }
@@ -206,7 +229,10 @@ mod tests {
         assert_eq!(json[0].devid, Some(1));
         assert_eq!(json[0].corruption_errs, 16);
         // --check changes only the exit status, not the text.
-        assert_eq!(parse_stats(fixture!("6.2-corrupted-check.txt")).unwrap(), text);
+        assert_eq!(
+            parse_stats(fixture!("6.2-corrupted-check.txt")).unwrap(),
+            text
+        );
     }
 
     #[test]
