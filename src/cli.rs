@@ -50,6 +50,9 @@ pub struct SetupArgs {
     /// The filesystem label.
     #[arg(long, default_value = "lnraid")]
     pub label: String,
+    /// Use this filesystem UUID instead of a random one (reproducible automation).
+    #[arg(long, value_name = "UUID", value_parser = parse_uuid)]
+    pub fs_uuid: Option<crate::types::FsUuid>,
     /// The systemd unit of the node, which gets RequiresMountsFor= the mountpoint.
     #[arg(long, value_name = "UNIT", default_value = "lightningd.service")]
     pub unit: String,
@@ -105,4 +108,9 @@ pub struct DevicesArgs {
     /// Only show these devices (and check them together: a device named twice is refused).
     #[arg(value_name = "DEVICE")]
     pub devices: Vec<PathBuf>,
+}
+
+fn parse_uuid(s: &str) -> Result<crate::types::FsUuid, String> {
+    crate::types::FsUuid::parse(s)
+        .ok_or_else(|| format!("{s:?} is not a UUID (8-4-4-4-12 hex digits)"))
 }

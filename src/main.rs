@@ -30,7 +30,12 @@ fn main() {
                 "lnraid: error: {}",
                 lnraid::ui::sanitize_multiline(&format!("{e:#}"))
             );
-            exit::FAILURE
+            // A safety refusal has its own code, so scripts can tell it from a failure.
+            if e.downcast_ref::<app::Refused>().is_some() {
+                exit::REFUSED
+            } else {
+                exit::FAILURE
+            }
         }
     };
     std::process::exit(code);

@@ -11,10 +11,12 @@
 mod cmd;
 mod fake;
 mod real;
+mod record;
 
 pub use cmd::{shell_quote, Cmd, Effect};
 pub use fake::FakeRunner;
 pub use real::RealRunner;
+pub use record::Recorder;
 
 use std::fmt;
 

@@ -69,6 +69,8 @@ pub struct SetupRequest {
     pub identities: Vec<DeviceIdentity>,
     pub profile: Profile,
     pub mountpoint: PathBuf,
+    /// The mountpoint directory existed before setup (then abort leaves the directory).
+    pub mountpoint_existed: bool,
     pub label: String,
     pub fs_uuid: FsUuid,
     pub owner: Option<(u32, u32)>,

@@ -113,6 +113,15 @@ fn sweep_leftovers() {
             let _ = sh_any("umount", &[mp]);
         }
     }
+    // Mountpoints that setup made immutable: clear the flag so they can be removed.
+    for e in fs::read_dir("/tmp").into_iter().flatten().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with(&format!("{PREFIX}mnt-")) {
+            let p = e.path();
+            let _ = sh_any("chattr", &["-i", p.to_str().unwrap()]);
+            let _ = fs::remove_dir(&p);
+        }
+    }
     for loopdir in fs::read_dir("/sys/block").into_iter().flatten().flatten() {
         let name = loopdir.file_name().to_string_lossy().into_owned();
         let backing =
@@ -267,4 +276,48 @@ pub fn mountpoint_dir(name: &str) -> PathBuf {
         .tempdir()
         .expect("mount dir");
     d.keep()
+}
+
+/// Undoes what a successful `lnraid setup` left on the machine, for tests: unmounts the array
+/// (bounded retry), clears the immutable flag, removes the empty mountpoint. Runs on drop,
+/// before the loop devices are detached (declare it after them).
+pub struct ArrayCleanup {
+    pub mountpoint: PathBuf,
+}
+
+impl Drop for ArrayCleanup {
+    fn drop(&mut self) {
+        let mp = self.mountpoint.to_str().unwrap().to_string();
+        for attempt in 0..5 {
+            let mounted = fs::read_to_string("/proc/self/mountinfo")
+                .unwrap_or_default()
+                .lines()
+                .any(|l| l.split(' ').nth(4) == Some(mp.as_str()));
+            if !mounted || sh_any("umount", &[&mp]).status.success() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200 * (attempt + 1)));
+        }
+        if self.mountpoint.exists() {
+            let _ = sh_any("chattr", &["-i", &mp]);
+            let _ = fs::remove_dir(&self.mountpoint);
+        }
+    }
+}
+
+/// The path of an installed program.
+pub fn which(program: &str) -> PathBuf {
+    lnraid::host::find_program(program).unwrap_or_else(|| panic!("{program} not installed"))
+}
+
+/// Kills a background process the test started.
+pub struct KillOnDrop(pub i32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.0),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
 }

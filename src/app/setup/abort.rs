@@ -45,7 +45,7 @@ pub fn abort(j: &mut Journal, runner: &dyn Runner) -> Result<()> {
             "chattr",
             ["-i", &r.mountpoint.to_string_lossy()],
         ))?;
-        if fs::remove_dir(&r.mountpoint).is_ok() {
+        if !r.mountpoint_existed && fs::remove_dir(&r.mountpoint).is_ok() {
             say(&format!(
                 "removed the mountpoint {}",
                 r.mountpoint.display()

@@ -21,6 +21,12 @@ use preflight::{preflight, Preflight};
 
 pub fn run(args: &SetupArgs, runner: &dyn Runner) -> Result<i32> {
     let host = &args.host;
+    if !nix::unistd::Uid::effective().is_root() {
+        return Err(Refused(vec![
+            "lnraid setup must run as root: it formats devices, mounts and edits fstab".into(),
+        ])
+        .into());
+    }
     let _lock = if args.dry_run {
         None
     } else {

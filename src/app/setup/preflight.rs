@@ -45,13 +45,15 @@ pub struct Prepared {
 }
 
 pub fn preflight(args: &SetupArgs, runner: &dyn Runner) -> Result<Preflight> {
+    if !nix::unistd::Uid::effective().is_root() {
+        // Nothing else can be judged without root (device contents, PID 1's mounts).
+        return Err(Refused(vec![
+            "lnraid setup must run as root: it formats devices, mounts and edits fstab".into(),
+        ])
+        .into());
+    }
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
-    if !nix::unistd::Uid::effective().is_root() {
-        problems.push(
-            "lnraid setup must run as root: it formats devices, mounts and edits fstab".to_string(),
-        );
-    }
     let given = args
         .lightning_dir
         .clone()
@@ -156,8 +158,9 @@ pub fn preflight(args: &SetupArgs, runner: &dyn Runner) -> Result<Preflight> {
             .collect(),
         profile,
         mountpoint: args.mountpoint.clone(),
+        mountpoint_existed: args.mountpoint.exists(),
         label: args.label.clone(),
-        fs_uuid: ids::random_fs_uuid(),
+        fs_uuid: args.fs_uuid.clone().unwrap_or_else(ids::random_fs_uuid),
         owner: None,
         wipe: args.wipe,
         autodefrag,
