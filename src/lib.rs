@@ -15,6 +15,7 @@ pub mod host;
 pub mod plan;
 pub mod policy;
 pub mod probe;
+pub mod records;
 pub mod sqlite;
 #[doc(hidden)]
 pub mod testkit;

@@ -107,6 +107,27 @@ pub fn plan_fstab_edit(
     })
 }
 
+/// An array lnraid manages, as its fstab line names it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ManagedArray {
+    pub uuid: FsUuid,
+    pub mountpoint: std::path::PathBuf,
+    pub options: String,
+}
+
+/// Every array lnraid manages, from the marked lines of an fstab text.
+pub fn managed_arrays(fstab_text: &str) -> Result<Vec<ManagedArray>> {
+    let tab = parse_fstab(fstab_text)?;
+    Ok(tab
+        .entries()
+        .filter(|e| e.raw.trim_end().ends_with(MARKER))
+        .filter_map(|e| {
+            let uuid = FsUuid::parse(e.spec.strip_prefix("UUID=")?)?;
+            Some(ManagedArray { uuid, mountpoint: e.file.clone().into(), options: e.options.clone() })
+        })
+        .collect())
+}
+
 /// Removes lnraid's entry for `mountpoint` (used by `setup --abort`).
 pub fn plan_fstab_removal(current: &str, mountpoint: &Path) -> Result<FstabEdit> {
     let mut tab = parse_fstab(current)?;
@@ -267,6 +288,15 @@ mod tests {
                 .file,
             "/mnt/my node"
         );
+    }
+
+    #[test]
+    fn lists_managed_arrays() {
+        let line = entry_line(&uuid(), Path::new("/mnt/lnraid"), &mount_options(true));
+        let text = format!("UUID=aaaa / ext4 defaults 0 1\n{line}\n");
+        let a = managed_arrays(&text).unwrap();
+        assert_eq!(a.len(), 1);
+        assert_eq!((a[0].uuid.clone(), a[0].mountpoint.clone()), (uuid(), "/mnt/lnraid".into()));
     }
 
     #[test]

@@ -15,6 +15,8 @@ use anyhow::Context;
 use serde::Serialize;
 
 use super::blkid::{probe_identity, Identity};
+use super::btrfs::show::{parse_show, ShowFs};
+use super::mdstat::{parse_mdstat, Mdstat};
 use super::lsblk::{lsblk_cmd, parse_lsblk, BlockDev};
 use super::mounts::{read_mounts, Mount, PID1_MOUNTINFO};
 use super::swaps::{read_swaps, Swap};
@@ -49,10 +51,26 @@ pub struct Snapshot {
     pub mounts: Vec<Mount>,
     pub swaps: Vec<Swap>,
     pub btrfs_mounted: Vec<BtrfsMounted>,
+    /// Every btrfs filesystem `btrfs filesystem show` knows, mounted or not, with members.
+    pub btrfs: Vec<ShowFs>,
+    /// `/proc/mdstat`, when the kernel has md.
+    pub md: Option<Mdstat>,
     pub versions: Versions,
+    /// Sources that could not be read; the snapshot is still usable, the policy is stricter.
+    pub warnings: Vec<String>,
 }
 
 impl Snapshot {
+    /// The md array whose members include `kname`, and whether it is active.
+    pub fn md_array_of(&self, kname: &str) -> Option<&super::mdstat::MdArray> {
+        self.md.as_ref()?.arrays.iter().find(|a| a.members.iter().any(|m| m.device == kname))
+    }
+
+    /// The btrfs filesystem (mounted or not) with a member at `path`.
+    pub fn btrfs_of(&self, path: &DevPath) -> Option<&ShowFs> {
+        self.btrfs.iter().find(|f| f.devices.iter().any(|d| d.path.as_ref() == Some(path)))
+    }
+
     pub fn device(&self, path: &DevPath) -> Option<&BlockDev> {
         self.devices.iter().find(|d| &d.path == path)
     }
@@ -82,6 +100,7 @@ pub struct ProbeSources {
     pub sysfs: Sysfs,
     pub mountinfo: PathBuf,
     pub swaps: PathBuf,
+    pub mdstat: PathBuf,
 }
 
 impl Default for ProbeSources {
@@ -90,6 +109,7 @@ impl Default for ProbeSources {
             sysfs: Sysfs::default(),
             mountinfo: PathBuf::from(PID1_MOUNTINFO),
             swaps: PathBuf::from("/proc/swaps"),
+            mdstat: PathBuf::from("/proc/mdstat"),
         }
     }
 }
@@ -130,6 +150,22 @@ pub fn probe_snapshot(runner: &dyn Runner, src: &ProbeSources) -> anyhow::Result
             .insert(dev.path.clone(), probe_exclusive(dev.path.as_path()));
     }
     snap.devices = devices;
+    if snap.versions.btrfs_progs.is_some() {
+        // No target: every filesystem btrfs knows or finds by scanning, mounted or not.
+        let cmd = crate::exec::Cmd::read_only("btrfs", ["filesystem", "show", "--raw"]);
+        match runner.run_ok(&cmd).map_err(anyhow::Error::from).and_then(|o| Ok(parse_show(&o.stdout)?)) {
+            Ok(fs) => snap.btrfs = fs,
+            Err(e) => snap.warnings.push(format!("btrfs filesystems unknown: {e:#}")),
+        }
+    }
+    match std::fs::read_to_string(&src.mdstat) {
+        Ok(text) => match parse_mdstat(&text) {
+            Ok(m) => snap.md = Some(m),
+            Err(e) => snap.warnings.push(format!("{}: {e}", src.mdstat.display())),
+        },
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {} // no md driver
+        Err(e) => snap.warnings.push(format!("{}: {e}", src.mdstat.display())),
+    }
     Ok(snap)
 }
 
