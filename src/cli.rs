@@ -25,9 +25,15 @@ pub enum Command {
     Devices(DevicesArgs),
     /// Move $LIGHTNINGDIR onto a new btrfs RAID-1: verified copy, symlink, fstab, boot safety.
     Setup(SetupArgs),
+    /// Health of lnraid's arrays (exit 0 healthy, 1 warning, 2 critical, 3 unknown).
+    Status(StatusArgs),
     /// Generate a realistic Core Lightning data directory (for tests, benchmarks, demos).
     #[command(hide = true)]
     DevGenNodeDir(GenArgs),
+    /// Copy a directory with lnraid's copy engine, verify it, print per-phase timings
+    /// (for scripts/bench-setup-copy).
+    #[command(hide = true)]
+    DevCopyVerify(CopyVerifyArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -95,6 +101,14 @@ pub struct GenArgs {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct CopyVerifyArgs {
+    /// The directory to copy.
+    pub src: PathBuf,
+    /// Where to create the copy (must not exist).
+    pub dst: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct DevicesArgs {
     /// Print a JSON document (shape documented in README.md) instead of the table.
     #[arg(long)]
@@ -113,4 +127,20 @@ pub struct DevicesArgs {
 fn parse_uuid(s: &str) -> Result<crate::types::FsUuid, String> {
     crate::types::FsUuid::parse(s)
         .ok_or_else(|| format!("{s:?} is not a UUID (8-4-4-4-12 hex digits)"))
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// Check the btrfs mounted here (default: every array in the fstab marked by lnraid).
+    #[arg(value_name = "MOUNTPOINT")]
+    pub mountpoint: Option<PathBuf>,
+    /// Print the versioned JSON document (see README.md) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// The node's data directory, to check that it resolves into the array (default: the one
+    /// setup recorded).
+    #[arg(long, value_name = "DIR")]
+    pub lightning_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub host: crate::host::HostPaths,
 }

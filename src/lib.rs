@@ -17,6 +17,7 @@ pub mod policy;
 pub mod probe;
 pub mod records;
 pub mod sqlite;
+pub mod status;
 #[doc(hidden)]
 pub mod testkit;
 pub mod types;

@@ -60,6 +60,36 @@ pub fn format_timestamp(secs: u64) -> String {
     )
 }
 
+/// Parses [`utc_timestamp`]'s format back to Unix seconds.
+pub fn parse_timestamp(s: &str) -> Option<u64> {
+    let b = s.as_bytes();
+    if b.len() != 16
+        || b[8] != b'T'
+        || b[15] != b'Z'
+        || !s[..8]
+            .bytes()
+            .chain(s[9..15].bytes())
+            .all(|c| c.is_ascii_digit())
+    {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| s[r].parse::<i64>().ok();
+    let (y, m, d) = (n(0..4)?, n(4..6)?, n(6..8)?);
+    let (hh, mm, ss) = (n(9..11)?, n(11..13)?, n(13..15)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    // Howard Hinnant's days-from-civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,6 +99,11 @@ mod tests {
         assert_eq!(format_timestamp(0), "19700101T000000Z");
         assert_eq!(format_timestamp(1_795_219_200 + 3661), "20261121T010101Z");
         assert_eq!(format_timestamp(951_782_400), "20000229T000000Z");
+        for t in [0, 951_782_400, 1_795_219_200 + 3661, 4_102_444_799] {
+            assert_eq!(parse_timestamp(&format_timestamp(t)), Some(t));
+        }
+        assert_eq!(parse_timestamp("20261321T000000Z"), None);
+        assert_eq!(parse_timestamp("garbage"), None);
     }
 
     #[test]

@@ -2,10 +2,12 @@
 //! for mutating commands, plan → confirm → exec). Owns no parsing and starts no process
 //! itself; it hands a `Runner` down.
 
+mod devcopy;
 mod devices;
 mod gen;
 pub mod ids;
 mod setup;
+mod status;
 
 use crate::cli::{Cli, Command};
 use crate::exec::Runner;
@@ -27,7 +29,9 @@ pub fn run(cli: Cli, runner: &dyn Runner) -> anyhow::Result<i32> {
     match cli.command {
         Command::Devices(args) => devices::run(&args, runner),
         Command::Setup(args) => setup::run(&args, runner),
+        Command::Status(args) => status::run(&args, runner),
         Command::DevGenNodeDir(args) => gen::run(&args),
+        Command::DevCopyVerify(args) => devcopy::run(&args),
     }
 }
 

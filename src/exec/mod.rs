@@ -134,8 +134,9 @@ pub fn package_for(program: &str) -> &'static str {
     }
 }
 
-/// Runs commands. Implementations must not retry and must not interpret output.
-pub trait Runner {
+/// Runs commands. Implementations must not retry and must not interpret output. `Sync`, so
+/// independent read-only probes may run on parallel threads.
+pub trait Runner: Sync {
     /// Runs `cmd` to completion and returns what it left, whatever its exit status.
     /// Errors only when the process could not be started.
     fn output(&self, cmd: &Cmd) -> Result<Output, CmdError>;

@@ -1,0 +1,427 @@
+//! Array health: [`gather`] probes the facts (read-only), [`evaluate`] turns them into
+//! problems with a severity and a plain-words action (pure), [`render`] prints them.
+//!
+//! The verdict follows the Nagios convention: 0 healthy, 1 warning, 2 critical, 3 unknown.
+//! A degraded array is critical even though the node still runs: the next failure loses the
+//! funds. Non-RAID (`single`) block groups are flagged: data written while degraded is not
+//! mirrored until converted.
+
+pub mod gather;
+pub mod render;
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::probe::btrfs::balance::BalanceState;
+use crate::probe::btrfs::df::{DfGroup, ExpectedProfiles};
+use crate::probe::btrfs::replace::{ReplaceState, ReplaceStatus};
+use crate::probe::btrfs::scrub::{ScrubState, ScrubStatus};
+use crate::probe::btrfs::show::ShowFs;
+use crate::probe::btrfs::stats::DevStats;
+use crate::probe::btrfs::Profile;
+use crate::records::{JobRecord, Outcome};
+use crate::types::FsUuid;
+
+/// Version of the `status --json` document; bumped on incompatible changes.
+pub const STATUS_JSON_VERSION: u32 = 1;
+
+/// A scrub older than this is a warning (the schedule runs weekly; two missed runs).
+pub const SCRUB_MAX_AGE_SECS: u64 = 15 * 86_400;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Ok,
+    Warning,
+    Critical,
+    Unknown,
+}
+
+impl Severity {
+    /// The Nagios exit code.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Severity::Ok => 0,
+            Severity::Warning => 1,
+            Severity::Critical => 2,
+            Severity::Unknown => 3,
+        }
+    }
+
+    /// Combines verdicts: critical beats unknown beats warning beats ok.
+    pub fn worst(a: Severity, b: Severity) -> Severity {
+        let rank = |s| match s {
+            Severity::Ok => 0,
+            Severity::Warning => 1,
+            Severity::Unknown => 2,
+            Severity::Critical => 3,
+        };
+        if rank(a) >= rank(b) {
+            a
+        } else {
+            b
+        }
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            Severity::Ok => "healthy",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+            Severity::Unknown => "unknown",
+        }
+    }
+}
+
+/// One thing wrong, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub severity: Severity,
+    /// Stable identifier (`missing_device`, `non_raid_profile`, ...).
+    pub code: &'static str,
+    pub message: String,
+    pub action: String,
+}
+
+/// Everything probed about one array. `None` means "could not be probed" (see `errors`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ArrayFacts {
+    pub uuid: Option<FsUuid>,
+    /// Where lnraid expects it (fstab) or where the operator pointed.
+    pub mountpoint: PathBuf,
+    /// Where it is mounted now, with the mount options.
+    pub mounted_at: Option<PathBuf>,
+    pub mount_options: Option<String>,
+    pub show: Option<ShowFs>,
+    pub stats: Option<Vec<DevStats>>,
+    pub df: Option<Vec<DfGroup>>,
+    pub scrub: Option<ScrubStatus>,
+    /// Unix time the last scrub ended (lnraid's record, or btrfs's start + duration).
+    pub scrub_finished_at: Option<u64>,
+    pub balance: Option<BalanceState>,
+    pub replace: Option<ReplaceStatus>,
+    pub last_scrub_record: Option<JobRecord>,
+    pub last_balance_record: Option<JobRecord>,
+    /// The RAID profile the array was made with.
+    pub expected_profile: Option<Profile>,
+    pub fstab_line: Option<bool>,
+    pub lightning_dir: Option<PathBuf>,
+    /// When lnraid set the array up (Unix seconds), if it did.
+    pub created_at: Option<u64>,
+    /// Whether `lightning_dir` resolves into the array.
+    pub lightning_dir_on_array: Option<bool>,
+    /// Whether the bare mountpoint is immutable; `None` when it cannot be seen (mounted over).
+    pub mountpoint_immutable: Option<bool>,
+    pub errors: Vec<String>,
+}
+
+/// The evaluated state of one array.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArrayStatus {
+    pub verdict: Severity,
+    pub problems: Vec<Problem>,
+    #[serde(flatten)]
+    pub facts: ArrayFacts,
+}
+
+fn p(
+    severity: Severity,
+    code: &'static str,
+    message: String,
+    action: impl Into<String>,
+) -> Problem {
+    Problem {
+        severity,
+        code,
+        message,
+        action: action.into(),
+    }
+}
+
+/// The profile an array should have everywhere: what it was made with, else the most
+/// redundant RAID1-family profile present.
+pub fn expected_profile(f: &ArrayFacts) -> Option<Profile> {
+    f.expected_profile.clone().or_else(|| {
+        let groups = f.df.as_ref()?;
+        [Profile::Raid1c4, Profile::Raid1c3, Profile::Raid1]
+            .into_iter()
+            .find(|want| groups.iter().any(|g| &g.profile == want))
+    })
+}
+
+/// Judges the facts. Pure; `now` is Unix seconds.
+pub fn evaluate(f: &ArrayFacts, now: u64) -> ArrayStatus {
+    let mut out = Vec::new();
+    let mp = f.mountpoint.display();
+    for e in &f.errors {
+        out.push(p(
+            Severity::Unknown,
+            "probe_failed",
+            e.clone(),
+            "run the command by hand to see why; lnraid could not tell this part",
+        ));
+    }
+    match &f.mounted_at {
+        None => out.push(p(
+            Severity::Critical,
+            "not_mounted",
+            format!("the array is not mounted at {mp}: the node cannot run from it"),
+            format!("check `dmesg` and `lnraid status`; if a member is missing, run `lnraid recover --to <new media>` first, then mount {mp}"),
+        )),
+        Some(at) if *at != f.mountpoint => out.push(p(
+            Severity::Warning,
+            "mounted_elsewhere",
+            format!("the array is mounted at {} instead of {mp}", at.display()),
+            format!("unmount it and mount {mp}"),
+        )),
+        Some(_) => {}
+    }
+    let degraded_opt = f
+        .mount_options
+        .as_deref()
+        .is_some_and(|o| o.split(',').any(|x| x == "degraded"));
+    let missing: Vec<u64> = f
+        .show
+        .as_ref()
+        .map(ShowFs::missing_devids)
+        .unwrap_or_default();
+    for devid in &missing {
+        out.push(p(
+            Severity::Critical,
+            "missing_device",
+            format!("devid {devid} is missing: the array has no redundancy left"),
+            format!("run `lnraid recover --to <new media>` to copy your node's data out, then `lnraid replace --old {devid} --new <device>`"),
+        ));
+    }
+    if f.show.as_ref().is_some_and(|s| s.some_missing) && missing.is_empty() {
+        out.push(p(
+            Severity::Critical,
+            "missing_device",
+            "some devices are missing".into(),
+            "run `lnraid recover`, then `lnraid replace`",
+        ));
+    }
+    if degraded_opt {
+        out.push(p(
+            Severity::Critical,
+            "degraded_mount",
+            format!("{mp} is mounted with the `degraded` option: writes land on one device only"),
+            "replace the failed device with `lnraid replace`, which also converts what was written meanwhile",
+        ));
+    }
+    profiles(f, &mut out);
+    device_errors(f, &mut out);
+    scrub(f, now, &mut out);
+    operations(f, &mut out);
+    config(f, &mut out);
+    let verdict = out
+        .iter()
+        .map(|x| x.severity)
+        .fold(Severity::Ok, Severity::worst);
+    ArrayStatus {
+        verdict,
+        problems: out,
+        facts: f.clone(),
+    }
+}
+
+fn profiles(f: &ArrayFacts, out: &mut Vec<Problem>) {
+    let (Some(groups), Some(want)) = (&f.df, expected_profile(f)) else {
+        return;
+    };
+    let exp = ExpectedProfiles {
+        data: want.clone(),
+        metadata: want.clone(),
+    };
+    let pairs = groups.iter().map(|g| (&g.kind, &g.profile));
+    for prob in crate::probe::btrfs::df::profile_problems(pairs, &exp) {
+        let odd: Vec<String> = prob
+            .found
+            .iter()
+            .filter(|x| **x != want)
+            .map(ToString::to_string)
+            .collect();
+        let bytes: u64 = groups
+            .iter()
+            .filter(|g| g.kind == prob.kind && g.profile != want)
+            .map(|g| g.total.0)
+            .sum();
+        let conv = want.to_string().to_lowercase();
+        out.push(p(
+            Severity::Warning,
+            "non_raid_profile",
+            format!(
+                "{:?} has {} block groups ({}) besides {want}: not mirrored (typically written while degraded)",
+                prob.kind,
+                odd.join(", "),
+                crate::types::Bytes(bytes)
+            ),
+            format!(
+                "convert them: `btrfs balance start -dconvert={conv},soft -mconvert={conv},soft {}` (lnraid replace does this)",
+                f.mountpoint.display()
+            ),
+        ));
+    }
+}
+
+fn device_errors(f: &ArrayFacts, out: &mut Vec<Problem>) {
+    for d in f.stats.iter().flatten().filter(|d| d.has_errors()) {
+        let name = d
+            .device
+            .as_ref()
+            .map(ToString::to_string)
+            .or(d.devid.map(|i| format!("devid {i}")))
+            .unwrap_or_default();
+        out.push(p(
+            Severity::Warning,
+            "device_errors",
+            format!(
+                "{name} has logged errors: write {}, read {}, flush {}, corruption {}, generation {}",
+                d.write_io_errs, d.read_io_errs, d.flush_io_errs, d.corruption_errs, d.generation_errs
+            ),
+            "check the disk (`smartctl -a`); rising counts mean it is failing: plan `lnraid replace`; after fixing, reset the counters with `btrfs device stats -z`",
+        ));
+    }
+}
+
+fn scrub(f: &ArrayFacts, now: u64, out: &mut Vec<Problem>) {
+    let mp = f.mountpoint.display();
+    let run =
+        format!("run `lnraid maintain scrub {mp}` (and `lnraid schedule install` to do it weekly)");
+    if let Some(s) = &f.scrub {
+        if s.errors.uncorrectable > 0 {
+            out.push(p(
+                Severity::Critical,
+                "scrub_uncorrectable",
+                format!("the last scrub found {} uncorrectable errors: some data has no good copy", s.errors.uncorrectable),
+                "see `dmesg` for the affected files; restore them from a backup or `lnraid recover` what is intact",
+            ));
+        } else if s.errors.corrected > 0 {
+            out.push(p(
+                Severity::Warning,
+                "scrub_corrected",
+                format!(
+                    "the last scrub corrected {} errors from the good mirror",
+                    s.errors.corrected
+                ),
+                "check the device error counters and the disk's health (`smartctl -a`)",
+            ));
+        }
+        if matches!(s.state, ScrubState::Aborted | ScrubState::Interrupted) {
+            out.push(p(
+                Severity::Warning,
+                "scrub_incomplete",
+                format!("the last scrub did not finish ({:?})", s.state),
+                run.clone(),
+            ));
+        }
+    }
+    if f.last_scrub_record
+        .as_ref()
+        .is_some_and(|r| r.outcome == Outcome::Skipped)
+    {
+        let detail = f
+            .last_scrub_record
+            .as_ref()
+            .map(|r| r.detail.clone())
+            .unwrap_or_default();
+        out.push(p(
+            Severity::Warning,
+            "scrub_skipped",
+            format!("the last scheduled scrub was skipped: {detail}"),
+            run.clone(),
+        ));
+    }
+    match f.scrub_finished_at {
+        // A new array is given one scrub interval before "never scrubbed" is a warning.
+        None if f
+            .scrub
+            .as_ref()
+            .is_none_or(|s| s.state != ScrubState::Running)
+            && f.created_at
+                .is_none_or(|c| now.saturating_sub(c) > SCRUB_MAX_AGE_SECS) =>
+        {
+            out.push(p(
+                Severity::Warning,
+                "scrub_never",
+                "the array has never been scrubbed".into(),
+                run,
+            ));
+        }
+        Some(t) if now.saturating_sub(t) > SCRUB_MAX_AGE_SECS => out.push(p(
+            Severity::Warning,
+            "scrub_old",
+            format!(
+                "the last scrub ended {} days ago",
+                now.saturating_sub(t) / 86_400
+            ),
+            run,
+        )),
+        _ => {}
+    }
+}
+
+fn operations(f: &ArrayFacts, out: &mut Vec<Problem>) {
+    if let Some(ReplaceStatus {
+        state: ReplaceState::Suspended { percent },
+        ..
+    }) = &f.replace
+    {
+        out.push(p(
+            Severity::Warning,
+            "replace_interrupted",
+            format!("a device replacement stopped at {percent} (the filesystem was unmounted)"),
+            "mount the array: the kernel resumes the replace; then re-run `lnraid replace` to finish its checks",
+        ));
+    }
+    if let Some(BalanceState::Paused(_)) = &f.balance {
+        out.push(p(
+            Severity::Warning,
+            "balance_paused",
+            "a balance is paused".into(),
+            format!(
+                "resume it (`btrfs balance resume {0}`) or cancel it (`btrfs balance cancel {0}`)",
+                f.mountpoint.display()
+            ),
+        ));
+    }
+}
+
+fn config(f: &ArrayFacts, out: &mut Vec<Problem>) {
+    if f.fstab_line == Some(false) {
+        out.push(p(
+            Severity::Warning,
+            "fstab_missing",
+            "no fstab line mounts this filesystem UUID at boot".into(),
+            "run `lnraid setup` again for this directory, or add the line it prints in its dry run",
+        ));
+    }
+    if f.lightning_dir_on_array == Some(false) {
+        let d = f
+            .lightning_dir
+            .as_ref()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default();
+        out.push(p(
+            Severity::Critical,
+            "lightning_dir_off_array",
+            format!("{d} does not resolve into the array: the node is not using redundant storage"),
+            format!(
+                "point {d} at {} (see `lnraid setup`)",
+                f.mountpoint.display()
+            ),
+        ));
+    }
+    if f.mountpoint_immutable == Some(false) {
+        out.push(p(
+            Severity::Warning,
+            "mountpoint_mutable",
+            format!("the bare mountpoint {} is not immutable: if the array fails to mount, lightningd could start a fresh node on the root disk", f.mountpoint.display()),
+            format!("while unmounted: `chattr +i {}`", f.mountpoint.display()),
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests;
