@@ -25,6 +25,10 @@ pub enum Command {
     Devices(DevicesArgs),
     /// Move $LIGHTNINGDIR onto a new btrfs RAID-1: verified copy, symlink, fstab, boot safety.
     Setup(SetupArgs),
+    /// Run a maintenance job now (what the schedule runs), with its safety checks and locks.
+    Maintain(MaintainArgs),
+    /// Compare status with the last run and alert on changes (for a 5-minute timer).
+    Monitor(MonitorArgs),
     /// Health of lnraid's arrays (exit 0 healthy, 1 warning, 2 critical, 3 unknown).
     Status(StatusArgs),
     /// Generate a realistic Core Lightning data directory (for tests, benchmarks, demos).
@@ -141,6 +145,69 @@ pub struct StatusArgs {
     /// setup recorded).
     #[arg(long, value_name = "DIR")]
     pub lightning_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub host: crate::host::HostPaths,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MaintainJob {
+    /// Read every copy of every block; repair bad copies from the good mirror.
+    Scrub,
+    /// Compact half-empty chunks so btrfs keeps unallocated space.
+    Balance,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BalanceRecipe {
+    /// Data only, `-dusage=50 -dlimit=2` (btrfs developers advise against routine metadata balance).
+    Default,
+    /// Core Lightning guide's exact `-dusage=50 -dlimit=2 -musage=50 -mlimit=4`.
+    ClnGuide,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MaintainArgs {
+    #[arg(value_enum)]
+    pub job: MaintainJob,
+    /// The array's mountpoint (default: every lnraid array in the fstab).
+    #[arg(value_name = "MOUNTPOINT")]
+    pub mountpoint: Option<PathBuf>,
+    /// Scrub bandwidth limit per device, e.g. 50M (per second; needs kernel 5.14+).
+    #[arg(long, value_name = "BYTES")]
+    pub limit: Option<String>,
+    /// Which balance filters to use.
+    #[arg(long, value_enum, default_value = "default")]
+    pub recipe: BalanceRecipe,
+    /// Run this shell command on errors or a skipped run: JSON event on stdin, summary in $LNRAID_SUMMARY.
+    #[arg(long, value_name = "CMD", env = "LNRAID_ALERT_COMMAND")]
+    pub alert_command: Option<String>,
+    /// Seconds to wait for another maintenance job's lock before skipping.
+    #[arg(long, value_name = "SECS", default_value_t = 7200)]
+    pub wait: u64,
+    /// Where btrfsmaintenance keeps its per-filesystem lock files.
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "LNRAID_BTRFSMAINTENANCE_LOCK_DIR",
+        default_value = "/run"
+    )]
+    pub btrfsmaintenance_lock_dir: PathBuf,
+    #[command(flatten)]
+    pub host: crate::host::HostPaths,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MonitorArgs {
+    /// Only this array (default: every lnraid array in the fstab).
+    #[arg(value_name = "MOUNTPOINT")]
+    pub mountpoint: Option<PathBuf>,
+    /// Run this shell command on a change: JSON event on stdin, summary in $LNRAID_SUMMARY.
+    #[arg(long, value_name = "CMD", env = "LNRAID_ALERT_COMMAND")]
+    pub alert_command: Option<String>,
+    /// Write Prometheus metrics here (node_exporter textfile collector, e.g.
+    /// /var/lib/prometheus/node-exporter/lnraid.prom), atomically.
+    #[arg(long, value_name = "PATH")]
+    pub textfile: Option<PathBuf>,
     #[command(flatten)]
     pub host: crate::host::HostPaths,
 }

@@ -77,6 +77,12 @@ impl HostPaths {
     }
 }
 
+/// btrfsmaintenance's per-filesystem lock, `/run/btrfs-maintenance-running.<FSUUID>`: its
+/// scrub and balance jobs `flock` it, so holding it keeps theirs and ours from overlapping.
+pub fn btrfsmaintenance_lock_name(uuid: &crate::types::FsUuid) -> String {
+    format!("btrfs-maintenance-running.{uuid}")
+}
+
 /// An exclusive lock held for the life of the value (flock; released by the kernel even if
 /// the process is killed).
 pub struct Lock {
@@ -85,6 +91,28 @@ pub struct Lock {
 }
 
 impl Lock {
+    /// Takes `dir/name`, waiting up to `wait` for another holder to finish. `Ok(None)` when
+    /// still busy after that.
+    pub fn acquire_within(
+        dir: &Path,
+        name: &str,
+        wait: std::time::Duration,
+    ) -> Result<Option<Lock>> {
+        let start = std::time::Instant::now();
+        loop {
+            match Lock::try_acquire(dir, name) {
+                Ok(l) => return Ok(Some(l)),
+                Err(e) if e.to_string().starts_with("another lnraid command holds") => {
+                    if start.elapsed() >= wait {
+                        return Ok(None);
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(250));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// Takes `dir/name` without waiting; says who to wait for when busy.
     pub fn try_acquire(dir: &Path, name: &str) -> Result<Lock> {
         fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;

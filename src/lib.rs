@@ -6,6 +6,7 @@
 //! starts processes. The `probe::<tool>::parse*` functions are the stable entry points for
 //! parsing captured outputs.
 
+pub mod alert;
 pub mod app;
 pub mod cli;
 pub mod config;

@@ -62,7 +62,10 @@ pub struct JobRecord {
 }
 
 pub fn record_path(state_dir: &Path, uuid: &FsUuid, job: Job) -> PathBuf {
-    state_dir.join("records").join(uuid.as_str()).join(format!("{}.json", job.name()))
+    state_dir
+        .join("records")
+        .join(uuid.as_str())
+        .join(format!("{}.json", job.name()))
 }
 
 pub fn write_record(state_dir: &Path, r: &JobRecord) -> Result<()> {
@@ -77,14 +80,19 @@ pub fn write_record(state_dir: &Path, r: &JobRecord) -> Result<()> {
 pub fn read_record(state_dir: &Path, uuid: &FsUuid, job: Job) -> Result<Option<JobRecord>> {
     let p = record_path(state_dir, uuid, job);
     match std::fs::read_to_string(&p) {
-        Ok(t) => Ok(Some(serde_json::from_str(&t).with_context(|| format!("{} is damaged", p.display()))?)),
+        Ok(t) => Ok(Some(
+            serde_json::from_str(&t).with_context(|| format!("{} is damaged", p.display()))?,
+        )),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).with_context(|| format!("reading {}", p.display())),
     }
 }
 
 pub fn now_unix() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

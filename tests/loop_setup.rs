@@ -2,123 +2,22 @@
 //! verified move, fstab and boot safety, idempotence, refusals before any change, and a kill
 //! after every step followed by `--resume` or `--abort`.
 
+#[path = "common/array.rs"]
+mod array;
 mod common;
 #[path = "common/tree.rs"]
 mod tree;
+
+use array::Env;
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
-use common::{lnraid, mountpoint_dir, sh, sh_any, tempdir, ArrayCleanup, LoopDev};
+use common::{sh, sh_any, tempdir, LoopDev};
 use lnraid::exec::{Cmd, ExitStatus, RealRunner, Recorder, Runner};
-use lnraid::testkit::{generate_node_dir, NodeSpec};
-
-const UUID: &str = "0c0ffee0-1234-4abc-8def-0123456789ab";
-
-/// Two loop devices, a generated node directory, and redirected host paths. Field order is
-/// drop order: the array is unmounted before the devices are detached.
-struct Env {
-    tmp: tempfile::TempDir,
-    dir: PathBuf,
-    mp: PathBuf,
-    _cleanup: ArrayCleanup,
-    a: LoopDev,
-    b: LoopDev,
-}
-
-impl Env {
-    fn new(name: &str, spec: NodeSpec, size: &str) -> Env {
-        let tmp = tempdir();
-        let a = LoopDev::new(tmp.path(), "a", size, false);
-        let b = LoopDev::new(tmp.path(), "b", size, false);
-        let dir = tmp.path().join("home/.lightning/bitcoin");
-        generate_node_dir(&dir, &spec).unwrap();
-        fs::write(tmp.path().join("fstab"), "# lnraid test fstab\n\n").unwrap();
-        let mp = mountpoint_dir(name);
-        Env {
-            dir,
-            _cleanup: ArrayCleanup {
-                mountpoint: mp.clone(),
-            },
-            mp,
-            a,
-            b,
-            tmp,
-        }
-    }
-
-    fn small(name: &str) -> Env {
-        Env::new(
-            name,
-            NodeSpec {
-                db_bytes: 4 << 20,
-                gossip_bytes: 2 << 20,
-                hot_journal: true,
-            },
-            "1G",
-        )
-    }
-
-    fn fstab(&self) -> PathBuf {
-        self.tmp.path().join("fstab")
-    }
-
-    fn host_args(&self) -> Vec<String> {
-        let t = self.tmp.path();
-        [
-            "--fstab",
-            self.fstab().to_str().unwrap(),
-            "--state-dir",
-            t.join("state").to_str().unwrap(),
-            "--unit-dir",
-            t.join("units").to_str().unwrap(),
-            "--lock-dir",
-            t.join("lock").to_str().unwrap(),
-        ]
-        .map(String::from)
-        .to_vec()
-    }
-
-    fn setup_args(&self, extra: &[&str]) -> Vec<String> {
-        let mut v: Vec<String> = [
-            "setup",
-            "--lightning-dir",
-            self.dir.to_str().unwrap(),
-            "--device",
-            &self.a.path,
-            "--device",
-            &self.b.path,
-            "--mountpoint",
-            self.mp.to_str().unwrap(),
-        ]
-        .map(String::from)
-        .to_vec();
-        v.extend(self.host_args());
-        v.extend(extra.iter().map(|s| s.to_string()));
-        v
-    }
-
-    fn run(&self, args: &[String]) -> lnraid::exec::Output {
-        lnraid(&args.iter().map(String::as_str).collect::<Vec<_>>())
-    }
-
-    fn devices_blank(&self) -> bool {
-        [&self.a.path, &self.b.path].iter().all(|d| {
-            let o = sh_any("blkid", &["-p", "-o", "export", d]);
-            o.status == ExitStatus::Code(2) && o.stdout.is_empty()
-        })
-    }
-
-    fn mounted(&self) -> bool {
-        let mp = self.mp.to_str().unwrap();
-        fs::read_to_string("/proc/self/mountinfo")
-            .unwrap()
-            .lines()
-            .any(|l| l.split(' ').nth(4) == Some(mp))
-    }
-}
+use lnraid::testkit::NodeSpec;
 
 fn dollar_lines(out: &str) -> Vec<String> {
     out.lines()
@@ -142,18 +41,19 @@ fn setup_end_to_end() {
     let before = tree::describe(&env.dir);
     let owner = fs::metadata(env.dir.join("hsm_secret")).unwrap().uid();
 
-    let dry = env.run(&env.setup_args(&["--fs-uuid", UUID, "--dry-run"]));
+    let dry = env.run(&env.setup_args(&["--fs-uuid", &env.uuid, "--dry-run"]));
     assert!(dry.status.success(), "{}{}", dry.stdout, dry.stderr);
     let planned = dollar_lines(&dry.stdout);
     assert!(
-        planned
-            .iter()
-            .any(|l| l.starts_with(&format!("mkfs.btrfs -U {UUID} -L lnraid -m raid1 -d raid1"))),
+        planned.iter().any(|l| l.starts_with(&format!(
+            "mkfs.btrfs -U {} -L lnraid -m raid1 -d raid1",
+            env.uuid
+        ))),
         "{planned:?}"
     );
     assert!(
         dry.stdout
-            .contains(&format!("+UUID={UUID} {} btrfs", env.mp.display())),
+            .contains(&format!("+UUID={} {} btrfs", env.uuid, env.mp.display())),
         "dry run shows the fstab line"
     );
     assert!(
@@ -163,7 +63,7 @@ fn setup_end_to_end() {
 
     // The real run, in process, with every command recorded.
     let mut argv = vec!["lnraid".to_string()];
-    argv.extend(env.setup_args(&["--fs-uuid", UUID, "--yes"]));
+    argv.extend(env.setup_args(&["--fs-uuid", &env.uuid, "--yes"]));
     let rec = Recorder::new(&RealRunner);
     let code = lnraid::app::run(lnraid::cli::Cli::parse_from(&argv), &rec).unwrap();
     assert_eq!(code, 0);
@@ -211,7 +111,7 @@ fn setup_end_to_end() {
     // fstab: the original bytes kept, one line by UUID, accepted by findmnt, and mountable.
     let fstab = fs::read_to_string(env.fstab()).unwrap();
     assert!(fstab.starts_with("# lnraid test fstab\n\n"));
-    assert_eq!(fstab.lines().filter(|l| l.contains(UUID)).count(), 1);
+    assert_eq!(fstab.lines().filter(|l| l.contains(&env.uuid)).count(), 1);
     assert!(
         fstab.contains("nofail")
             && fstab.contains("x-systemd.device-timeout=")

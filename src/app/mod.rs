@@ -6,6 +6,9 @@ mod devcopy;
 mod devices;
 mod gen;
 pub mod ids;
+mod maintain;
+mod metrics;
+mod monitor;
 mod setup;
 mod status;
 
@@ -30,6 +33,8 @@ pub fn run(cli: Cli, runner: &dyn Runner) -> anyhow::Result<i32> {
         Command::Devices(args) => devices::run(&args, runner),
         Command::Setup(args) => setup::run(&args, runner),
         Command::Status(args) => status::run(&args, runner),
+        Command::Maintain(args) => maintain::run(&args, runner),
+        Command::Monitor(args) => monitor::run(&args, runner),
         Command::DevGenNodeDir(args) => gen::run(&args),
         Command::DevCopyVerify(args) => devcopy::run(&args),
     }

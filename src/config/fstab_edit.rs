@@ -123,7 +123,11 @@ pub fn managed_arrays(fstab_text: &str) -> Result<Vec<ManagedArray>> {
         .filter(|e| e.raw.trim_end().ends_with(MARKER))
         .filter_map(|e| {
             let uuid = FsUuid::parse(e.spec.strip_prefix("UUID=")?)?;
-            Some(ManagedArray { uuid, mountpoint: e.file.clone().into(), options: e.options.clone() })
+            Some(ManagedArray {
+                uuid,
+                mountpoint: e.file.clone().into(),
+                options: e.options.clone(),
+            })
         })
         .collect())
 }
@@ -296,7 +300,10 @@ mod tests {
         let text = format!("UUID=aaaa / ext4 defaults 0 1\n{line}\n");
         let a = managed_arrays(&text).unwrap();
         assert_eq!(a.len(), 1);
-        assert_eq!((a[0].uuid.clone(), a[0].mountpoint.clone()), (uuid(), "/mnt/lnraid".into()));
+        assert_eq!(
+            (a[0].uuid.clone(), a[0].mountpoint.clone()),
+            (uuid(), "/mnt/lnraid".into())
+        );
     }
 
     #[test]

@@ -159,13 +159,20 @@ fn own_use(dev: &BlockDev, snap: &Snapshot, r: &mut Vec<Refusal>) {
     }
     // An md member, from the kernel's own table (an inactive array holds its members too),
     // or from the superblock plus an array stacked on the device.
-    let in_mdstat = dev.path.kname().and_then(|k| snap.md_array_of(k)).map(|a| a.name.clone());
+    let in_mdstat = dev
+        .path
+        .kname()
+        .and_then(|k| snap.md_array_of(k))
+        .map(|a| a.name.clone());
     let id = snap.identity(&dev.path);
     let raid_child = id.is_some_and(|i| i.fstype.as_deref() == Some("linux_raid_member"))
         && snap.children(&dev.path).any(|c| c.kind.starts_with("raid"));
     if in_mdstat.is_some() || raid_child {
-        r.push(Refusal::MdMember { label: in_mdstat.or_else(|| id.and_then(|i| i.label.clone())) });
-    }    match snap.exclusive.get(&dev.path) {
+        r.push(Refusal::MdMember {
+            label: in_mdstat.or_else(|| id.and_then(|i| i.label.clone())),
+        });
+    }
+    match snap.exclusive.get(&dev.path) {
         Some(Exclusive::Free) => {}
         Some(Exclusive::Busy) => r.push(Refusal::ExclusiveOpenFailed {
             error: "device or resource busy".into(),

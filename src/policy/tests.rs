@@ -287,22 +287,38 @@ fn unknown_identity_is_never_blank() {
 #[test]
 fn md_members_refused_from_mdstat_even_inactive_or_spare() {
     let mut s = Snapshot {
-        devices: vec![dev("/dev/vda", "disk", 0, &[]), dev("/dev/vdb", "disk", 16, &[]), dev("/dev/vdc", "disk", 32, &[]), dev("/dev/vdd", "disk", 48, &[])],
+        devices: vec![
+            dev("/dev/vda", "disk", 0, &[]),
+            dev("/dev/vdb", "disk", 16, &[]),
+            dev("/dev/vdc", "disk", 32, &[]),
+            dev("/dev/vdd", "disk", 48, &[]),
+        ],
         ..Snapshot::default()
     };
     for p in ["/dev/vda", "/dev/vdb", "/dev/vdc", "/dev/vdd"] {
-        s.identities.insert(DevPath::new(p), IdentityProbe::Known(Identity::default()));
+        s.identities
+            .insert(DevPath::new(p), IdentityProbe::Known(Identity::default()));
         s.exclusive.insert(DevPath::new(p), Exclusive::Free);
     }
-    let clean = include_str!("../../fixtures/mdstat/6.1.0-56-cloud-amd64-raid1-clean-with-spare.txt");
+    let clean =
+        include_str!("../../fixtures/mdstat/6.1.0-56-cloud-amd64-raid1-clean-with-spare.txt");
     s.md = Some(crate::probe::mdstat::parse_mdstat(clean).unwrap());
     let v = verdict(&s, "/dev/vdb"); // the (S) spare
     assert_eq!(codes(&v), vec!["md_member"]);
-    assert!(v.refusals[0].message().contains("md127"), "{}", v.refusals[0].message());
+    assert!(
+        v.refusals[0].message().contains("md127"),
+        "{}",
+        v.refusals[0].message()
+    );
     assert!(verdict(&s, "/dev/vdd").is_eligible());
-    let inactive = include_str!("../../fixtures/mdstat/6.1.0-56-cloud-amd64-raid1-inactive-one-member.txt");
+    let inactive =
+        include_str!("../../fixtures/mdstat/6.1.0-56-cloud-amd64-raid1-inactive-one-member.txt");
     s.md = Some(crate::probe::mdstat::parse_mdstat(inactive).unwrap());
     let member = s.md.as_ref().unwrap().arrays[0].members[0].device.clone();
     let v = verdict(&s, &format!("/dev/{member}"));
-    assert_eq!(codes(&v), vec!["md_member"], "an inactive array still claims its member");
+    assert_eq!(
+        codes(&v),
+        vec!["md_member"],
+        "an inactive array still claims its member"
+    );
 }

@@ -16,8 +16,8 @@ use serde::Serialize;
 
 use super::blkid::{probe_identity, Identity};
 use super::btrfs::show::{parse_show, ShowFs};
-use super::mdstat::{parse_mdstat, Mdstat};
 use super::lsblk::{lsblk_cmd, parse_lsblk, BlockDev};
+use super::mdstat::{parse_mdstat, Mdstat};
 use super::mounts::{read_mounts, Mount, PID1_MOUNTINFO};
 use super::swaps::{read_swaps, Swap};
 use super::sysfs::{BtrfsMounted, SysBlock, Sysfs};
@@ -63,12 +63,18 @@ pub struct Snapshot {
 impl Snapshot {
     /// The md array whose members include `kname`, and whether it is active.
     pub fn md_array_of(&self, kname: &str) -> Option<&super::mdstat::MdArray> {
-        self.md.as_ref()?.arrays.iter().find(|a| a.members.iter().any(|m| m.device == kname))
+        self.md
+            .as_ref()?
+            .arrays
+            .iter()
+            .find(|a| a.members.iter().any(|m| m.device == kname))
     }
 
     /// The btrfs filesystem (mounted or not) with a member at `path`.
     pub fn btrfs_of(&self, path: &DevPath) -> Option<&ShowFs> {
-        self.btrfs.iter().find(|f| f.devices.iter().any(|d| d.path.as_ref() == Some(path)))
+        self.btrfs
+            .iter()
+            .find(|f| f.devices.iter().any(|d| d.path.as_ref() == Some(path)))
     }
 
     pub fn device(&self, path: &DevPath) -> Option<&BlockDev> {
@@ -153,9 +159,15 @@ pub fn probe_snapshot(runner: &dyn Runner, src: &ProbeSources) -> anyhow::Result
     if snap.versions.btrfs_progs.is_some() {
         // No target: every filesystem btrfs knows or finds by scanning, mounted or not.
         let cmd = crate::exec::Cmd::read_only("btrfs", ["filesystem", "show", "--raw"]);
-        match runner.run_ok(&cmd).map_err(anyhow::Error::from).and_then(|o| Ok(parse_show(&o.stdout)?)) {
+        match runner
+            .run_ok(&cmd)
+            .map_err(anyhow::Error::from)
+            .and_then(|o| Ok(parse_show(&o.stdout)?))
+        {
             Ok(fs) => snap.btrfs = fs,
-            Err(e) => snap.warnings.push(format!("btrfs filesystems unknown: {e:#}")),
+            Err(e) => snap
+                .warnings
+                .push(format!("btrfs filesystems unknown: {e:#}")),
         }
     }
     match std::fs::read_to_string(&src.mdstat) {

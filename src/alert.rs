@@ -1,0 +1,106 @@
+//! Alerts: an operator-chosen shell command run with a JSON [`Event`] on stdin and a one-line
+//! summary in `LNRAID_SUMMARY` (also `LNRAID_SEVERITY`, `LNRAID_EVENT`), so `mail`, a webhook
+//! script or a chat bot is one line: `--alert-command 'mail -s "$LNRAID_SUMMARY" root'`.
+//!
+//! A failing alert command is reported on stderr and never fails the job that raised it:
+//! the job's own result (and exit code) still tells.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::exec::{Cmd, Runner};
+use crate::status::{Problem, Severity};
+
+pub const EVENT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    pub version: u32,
+    /// Unix seconds.
+    pub time: u64,
+    pub host: String,
+    /// `maintain` or `monitor`.
+    pub source: &'static str,
+    /// `scrub_errors`, `maintenance_skipped`, `maintenance_failed`, `verdict_changed`,
+    /// `device_errors`, `still_critical`, `scrub_result`.
+    pub kind: &'static str,
+    pub severity: Severity,
+    pub fs_uuid: Option<String>,
+    pub mountpoint: PathBuf,
+    pub summary: String,
+    /// Devices concerned (paths or `devid N`).
+    pub devices: Vec<String>,
+    pub problems: Vec<Problem>,
+    pub details: serde_json::Value,
+}
+
+pub fn hostname() -> String {
+    nix::sys::utsname::uname()
+        .map(|u| u.nodename().to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The command that delivers `event` (built separately so the dry run and tests can show it).
+pub fn alert_cmd(command: &str, event: &Event) -> Cmd {
+    // One line, newline-terminated: friendly to `read`, `jq` and line-based consumers.
+    let json = serde_json::to_string(event).unwrap_or_default() + "\n";
+    Cmd::mutating("sh", ["-c", command])
+        .env("LNRAID_SUMMARY", event.summary.replace('\n', " "))
+        .env("LNRAID_SEVERITY", event.severity.word())
+        .env("LNRAID_EVENT", event.kind)
+        .stdin(json.into_bytes())
+}
+
+/// Runs the alert command; reports and swallows its failure.
+pub fn send(runner: &dyn Runner, command: Option<&str>, event: &Event) {
+    eprintln!("lnraid: alert: {}", crate::ui::sanitize(&event.summary));
+    let Some(command) = command else { return };
+    if let Err(e) = runner.run_ok(&alert_cmd(command, event)) {
+        eprintln!(
+            "lnraid: warning: the alert command failed: {}",
+            crate::ui::sanitize_multiline(&e.to_string())
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::RealRunner;
+
+    #[test]
+    fn delivers_json_on_stdin_and_summary_in_env() {
+        let t = tempfile::tempdir().unwrap();
+        let out = t.path().join("got");
+        let ev = Event {
+            version: EVENT_VERSION,
+            time: 1,
+            host: "h".into(),
+            source: "monitor",
+            kind: "verdict_changed",
+            severity: Severity::Critical,
+            fs_uuid: None,
+            mountpoint: "/mnt/lnraid".into(),
+            summary: "lnraid: /mnt/lnraid is critical".into(),
+            devices: vec!["devid 2".into()],
+            problems: vec![],
+            details: serde_json::Value::Null,
+        };
+        let cmd = format!(
+            "cat > '{0}'; echo \"$LNRAID_SUMMARY|$LNRAID_SEVERITY|$LNRAID_EVENT\" >> '{0}'",
+            out.display()
+        );
+        send(&RealRunner, Some(&cmd), &ev);
+        let got = std::fs::read_to_string(&out).unwrap();
+        let (json, env) = got.split_once('\n').unwrap();
+        let v: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(v["devices"][0], "devid 2");
+        assert_eq!(v["severity"], "critical");
+        assert_eq!(
+            env.trim(),
+            "lnraid: /mnt/lnraid is critical|critical|verdict_changed"
+        );
+        send(&RealRunner, Some("exit 7"), &ev); // reported, not fatal
+    }
+}

@@ -1,0 +1,301 @@
+//! `lnraid maintain scrub|balance`: what the schedule runs, done safely.
+//!
+//! Before running: hold lnraid's per-filesystem lock and btrfsmaintenance's
+//! (`/run/btrfs-maintenance-running.<FSUUID>`), waiting a bounded time, so no two
+//! maintenance jobs ever overlap; then skip (and alert) when the array is not mounted,
+//! degraded, missing a device, or busy with another exclusive operation — a scrub on a
+//! degraded mount aborts, and a balance there writes more unprotected `single` chunks. Every
+//! run is recorded in the state dir. Exit codes follow `status`: 0 ok, 1 warning (errors
+//! corrected, or skipped because busy), 2 critical (uncorrectable errors, or skipped because
+//! degraded/unmounted), 3 unknown (the job failed to run).
+
+mod balance;
+mod scrub;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::alert::{self, Event, EVENT_VERSION};
+use crate::cli::{MaintainArgs, MaintainJob};
+use crate::exec::Runner;
+use crate::host::{btrfsmaintenance_lock_name, Lock};
+use crate::probe::btrfs::balance::BalanceState;
+use crate::probe::btrfs::scrub::ScrubState;
+use crate::records::{now_unix, write_record, Job, JobRecord, Outcome};
+use crate::status::gather::{gather, targets, Target};
+use crate::status::{ArrayFacts, Severity};
+use crate::types::FsUuid;
+
+/// What one run came to.
+pub(crate) struct RunResult {
+    pub outcome: Outcome,
+    pub detail: String,
+    pub counts: std::collections::BTreeMap<String, u64>,
+    /// Devices to name in the alert.
+    pub devices: Vec<String>,
+}
+
+pub fn run(args: &MaintainArgs, runner: &dyn Runner) -> Result<i32> {
+    let ctx = super::status::ctx_from(&args.host, None);
+    let list = targets(&ctx, args.mountpoint.as_deref())?;
+    if list.is_empty() {
+        return Err(super::Refused(vec![
+            "no lnraid array in the fstab; name a mountpoint".into()
+        ])
+        .into());
+    }
+    let mut worst = Severity::Ok;
+    for t in &list {
+        worst = Severity::worst(worst, run_one(args, runner, t)?);
+    }
+    Ok(worst.exit_code())
+}
+
+fn job(args: &MaintainArgs) -> Job {
+    match args.job {
+        MaintainJob::Scrub => Job::Scrub,
+        MaintainJob::Balance => Job::Balance,
+    }
+}
+
+fn run_one(args: &MaintainArgs, runner: &dyn Runner, t: &Target) -> Result<Severity> {
+    let ctx = super::status::ctx_from(&args.host, None);
+    let job = job(args);
+    let facts = gather(runner, &ctx, t);
+    let Some(uuid) = facts.uuid.clone() else {
+        anyhow::bail!(
+            "cannot tell which filesystem is at {}: {}",
+            t.mountpoint.display(),
+            facts.errors.join("; ")
+        );
+    };
+    let wait = Duration::from_secs(args.wait);
+    let lock_name = format!("lnraid-maintain.{uuid}.lock");
+    let waited_from = now_unix();
+    let Some(_ours) = Lock::acquire_within(&args.host.lock_dir, &lock_name, wait)? else {
+        return skip(
+            args,
+            runner,
+            &facts,
+            &uuid,
+            job,
+            waited_from,
+            Severity::Warning,
+            "another lnraid maintenance job held the lock too long".into(),
+        );
+    };
+    let Some(_theirs) = Lock::acquire_within(
+        &args.btrfsmaintenance_lock_dir,
+        &btrfsmaintenance_lock_name(&uuid),
+        wait,
+    )?
+    else {
+        return skip(
+            args,
+            runner,
+            &facts,
+            &uuid,
+            job,
+            waited_from,
+            Severity::Warning,
+            "a btrfsmaintenance job held its lock too long".into(),
+        );
+    };
+    // Re-probe under the locks: the job we waited for may have changed things. The run
+    // starts now, so records of two jobs never overlap in time.
+    let started = now_unix();
+    let facts = gather(runner, &ctx, t);
+    if let Some((sev, why)) = unsafe_to_run(&facts, job) {
+        return skip(args, runner, &facts, &uuid, job, started, sev, why);
+    }
+    let mp = facts
+        .mounted_at
+        .clone()
+        .unwrap_or_else(|| t.mountpoint.clone());
+    let result = match job {
+        Job::Scrub => scrub::run(runner, &facts, &mp, args.limit.as_deref()),
+        Job::Balance => balance::run(runner, &mp, args.recipe),
+    };
+    let result = result.unwrap_or_else(|e| RunResult {
+        outcome: Outcome::Failed,
+        detail: format!("{e:#}"),
+        counts: Default::default(),
+        devices: vec![],
+    });
+    finish(args, runner, &facts, &uuid, job, started, result, mp)
+}
+
+/// Why the job must not run now, with the severity of skipping it.
+fn unsafe_to_run(f: &ArrayFacts, job: Job) -> Option<(Severity, String)> {
+    if f.mounted_at.is_none() {
+        return Some((Severity::Critical, "the array is not mounted".into()));
+    }
+    let missing = f
+        .show
+        .as_ref()
+        .map(|s| s.missing_devids())
+        .unwrap_or_default();
+    if !missing.is_empty() || f.show.as_ref().is_some_and(|s| s.some_missing) {
+        return Some((
+            Severity::Critical,
+            format!(
+                "devid {missing:?} missing: the array is degraded ({} would {})",
+                job.name(),
+                harm(job)
+            ),
+        ));
+    }
+    if f.mount_options
+        .as_deref()
+        .is_some_and(|o| o.split(',').any(|x| x == "degraded"))
+    {
+        return Some((
+            Severity::Critical,
+            format!("mounted degraded ({} would {})", job.name(), harm(job)),
+        ));
+    }
+    if f.show.is_none() {
+        return Some((
+            Severity::Unknown,
+            format!("cannot read the array's members: {}", f.errors.join("; ")),
+        ));
+    }
+    if f.balance.as_ref().is_some_and(BalanceState::is_active) {
+        return Some((Severity::Warning, "a balance is running or paused".into()));
+    }
+    if f.replace.as_ref().is_some_and(|r| r.is_running()) {
+        return Some((Severity::Warning, "a device replacement is running".into()));
+    }
+    if f.scrub
+        .as_ref()
+        .is_some_and(|s| s.state == ScrubState::Running)
+    {
+        return Some((Severity::Warning, "a scrub is running".into()));
+    }
+    None
+}
+
+fn harm(job: Job) -> &'static str {
+    match job {
+        Job::Scrub => "abort on a degraded mount",
+        Job::Balance => "write more unmirrored `single` chunks",
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn skip(
+    args: &MaintainArgs,
+    runner: &dyn Runner,
+    f: &ArrayFacts,
+    uuid: &FsUuid,
+    job: Job,
+    started: u64,
+    sev: Severity,
+    why: String,
+) -> Result<Severity> {
+    eprintln!(
+        "lnraid: {} of {} skipped: {}",
+        job.name(),
+        f.mountpoint.display(),
+        crate::ui::sanitize(&why)
+    );
+    let rec = JobRecord {
+        job,
+        fs_uuid: uuid.clone(),
+        mountpoint: f.mountpoint.clone(),
+        started,
+        finished: now_unix(),
+        outcome: Outcome::Skipped,
+        detail: why.clone(),
+        counts: Default::default(),
+    };
+    write_record(&args.host.state_dir, &rec)?;
+    let ev = event(
+        f,
+        uuid,
+        "maintenance_skipped",
+        sev,
+        format!(
+            "lnraid: {} of {} skipped: {why}",
+            job.name(),
+            f.mountpoint.display()
+        ),
+        vec![],
+        &rec,
+    );
+    alert::send(runner, args.alert_command.as_deref(), &ev);
+    Ok(sev)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    args: &MaintainArgs,
+    runner: &dyn Runner,
+    f: &ArrayFacts,
+    uuid: &FsUuid,
+    job: Job,
+    started: u64,
+    r: RunResult,
+    mp: PathBuf,
+) -> Result<Severity> {
+    let rec = JobRecord {
+        job,
+        fs_uuid: uuid.clone(),
+        mountpoint: mp.clone(),
+        started,
+        finished: now_unix(),
+        outcome: r.outcome,
+        detail: r.detail.clone(),
+        counts: r.counts,
+    };
+    write_record(&args.host.state_dir, &rec)?;
+    let (sev, kind) = match r.outcome {
+        Outcome::Ok => (Severity::Ok, ""),
+        Outcome::Corrected => (Severity::Warning, "scrub_errors"),
+        Outcome::Uncorrectable => (Severity::Critical, "scrub_errors"),
+        Outcome::Skipped => (Severity::Warning, "maintenance_skipped"),
+        Outcome::Failed => (Severity::Unknown, "maintenance_failed"),
+    };
+    println!(
+        "{} of {}: {}",
+        job.name(),
+        mp.display(),
+        crate::ui::sanitize(&r.detail)
+    );
+    if sev != Severity::Ok {
+        let summary = format!("lnraid: {} of {}: {}", job.name(), mp.display(), r.detail);
+        alert::send(
+            runner,
+            args.alert_command.as_deref(),
+            &event(f, uuid, kind, sev, summary, r.devices, &rec),
+        );
+    }
+    Ok(sev)
+}
+
+fn event(
+    f: &ArrayFacts,
+    uuid: &FsUuid,
+    kind: &'static str,
+    severity: Severity,
+    summary: String,
+    devices: Vec<String>,
+    rec: &JobRecord,
+) -> Event {
+    Event {
+        version: EVENT_VERSION,
+        time: now_unix(),
+        host: alert::hostname(),
+        source: "maintain",
+        kind,
+        severity,
+        fs_uuid: Some(uuid.to_string()),
+        mountpoint: f.mountpoint.clone(),
+        summary,
+        devices,
+        problems: vec![],
+        details: serde_json::to_value(rec).unwrap_or_default(),
+    }
+}
