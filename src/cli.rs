@@ -29,6 +29,8 @@ pub enum Command {
     Maintain(MaintainArgs),
     /// Compare status with the last run and alert on changes (for a 5-minute timer).
     Monitor(MonitorArgs),
+    /// Replace a failed or failing member and restore full redundancy.
+    Replace(ReplaceArgs),
     /// Health of lnraid's arrays (exit 0 healthy, 1 warning, 2 critical, 3 unknown).
     Status(StatusArgs),
     /// Generate a realistic Core Lightning data directory (for tests, benchmarks, demos).
@@ -208,6 +210,31 @@ pub struct MonitorArgs {
     /// /var/lib/prometheus/node-exporter/lnraid.prom), atomically.
     #[arg(long, value_name = "PATH")]
     pub textfile: Option<PathBuf>,
+    #[command(flatten)]
+    pub host: crate::host::HostPaths,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReplaceArgs {
+    /// The member to replace: its devid (see `lnraid status`), or its device path (a missing
+    /// member's path is mapped through the devices setup recorded).
+    #[arg(long, value_name = "DEV|DEVID")]
+    pub old: String,
+    /// The new device (at least as large as the old member).
+    #[arg(long, value_name = "DEV")]
+    pub new: PathBuf,
+    /// The array's mountpoint (default: the one lnraid array in the fstab).
+    #[arg(value_name = "MOUNTPOINT")]
+    pub mountpoint: Option<PathBuf>,
+    /// Erase existing signatures on the new device. Never overrides a device in use.
+    #[arg(long)]
+    pub wipe: bool,
+    /// Print the plan and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation (required without a terminal).
+    #[arg(long)]
+    pub yes: bool,
     #[command(flatten)]
     pub host: crate::host::HostPaths,
 }

@@ -9,6 +9,7 @@ pub mod ids;
 mod maintain;
 mod metrics;
 mod monitor;
+mod replace;
 mod setup;
 mod status;
 
@@ -33,6 +34,7 @@ pub fn run(cli: Cli, runner: &dyn Runner) -> anyhow::Result<i32> {
         Command::Devices(args) => devices::run(&args, runner),
         Command::Setup(args) => setup::run(&args, runner),
         Command::Status(args) => status::run(&args, runner),
+        Command::Replace(args) => replace::run(&args, runner),
         Command::Maintain(args) => maintain::run(&args, runner),
         Command::Monitor(args) => monitor::run(&args, runner),
         Command::DevGenNodeDir(args) => gen::run(&args),

@@ -202,12 +202,20 @@ pub fn evaluate(f: &ArrayFacts, now: u64) -> ArrayStatus {
             "run `lnraid recover`, then `lnraid replace`",
         ));
     }
-    if degraded_opt {
+    let whole = missing.is_empty() && !f.show.as_ref().is_some_and(|s| s.some_missing);
+    if degraded_opt && !whole {
         out.push(p(
             Severity::Critical,
             "degraded_mount",
             format!("{mp} is mounted with the `degraded` option: writes land on one device only"),
             "replace the failed device with `lnraid replace`, which also converts what was written meanwhile",
+        ));
+    } else if degraded_opt {
+        out.push(p(
+            Severity::Warning,
+            "degraded_option",
+            format!("{mp} is whole but still mounted with `degraded`: if a member fails again, it keeps running silently without redundancy"),
+            format!("stop the node, then `umount {mp}` and `mount {mp}` (the fstab line has no `degraded`)"),
         ));
     }
     profiles(f, &mut out);

@@ -13,6 +13,7 @@
 //! captured by `scripts/capture-btrfs-fixtures` from btrfs-progs 6.2 and 6.14.
 
 pub mod balance;
+pub mod devitems;
 pub mod df;
 pub mod replace;
 pub mod scrub;
