@@ -6,8 +6,11 @@
 #[path = "common/cuts.rs"]
 mod cuts;
 
+#[path = "common/corpus.rs"]
+mod fx;
+
+use fx::{corpus, files, root};
 use std::fs;
-use std::path::{Path, PathBuf};
 
 use lnraid::probe::btrfs::balance::parse_balance_status;
 use lnraid::probe::btrfs::df::{parse_df, parse_df_json};
@@ -16,26 +19,6 @@ use lnraid::probe::btrfs::scrub::{parse_scrub_status, ScrubState};
 use lnraid::probe::btrfs::show::parse_show;
 use lnraid::probe::btrfs::stats::{parse_stats, parse_stats_json};
 use lnraid::probe::btrfs::usage::parse_usage;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// `(file name, text)` of every regular file in `dir` except captured stderr.
-fn files(dir: &Path) -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> = fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file() && !p.to_string_lossy().ends_with(".stderr.txt"))
-        .map(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            (name, fs::read_to_string(&p).unwrap())
-        })
-        .collect();
-    v.sort();
-    assert!(!v.is_empty(), "no files in {}", dir.display());
-    v
-}
 
 /// Runs `parse` on the text and reports only whether it succeeded (for the panic sweep).
 type Check = fn(&str) -> bool;
@@ -130,16 +113,6 @@ fn scrub_fixture_states_match_their_names() {
             let s = parse_scrub_status(&text).unwrap_or_else(|e| panic!("{dir}/{name}: {e}"));
             assert_eq!(s.state, scrub_state_from_name(&name), "{dir}/{name}");
         }
-    }
-}
-
-fn corpus() -> Option<PathBuf> {
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus"));
-    if p.is_dir() {
-        Some(p)
-    } else {
-        println!("SKIPPED: ../shared/corpus not present");
-        None
     }
 }
 

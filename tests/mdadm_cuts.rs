@@ -5,40 +5,14 @@
 #[path = "common/cuts.rs"]
 mod cuts;
 
+#[path = "common/corpus.rs"]
+mod fx;
+
+use fx::{corpus, files, root};
 use std::fs;
-use std::path::{Path, PathBuf};
 
 use lnraid::probe::mdadm::{parse_detail, parse_detail_export, parse_examine};
 use lnraid::probe::mdstat::parse_mdstat;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn corpus() -> Option<PathBuf> {
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus"));
-    if p.is_dir() {
-        Some(p)
-    } else {
-        println!("SKIPPED: ../shared/corpus not present");
-        None
-    }
-}
-
-fn files(dir: &Path) -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> = fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file())
-        .map(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            (name, fs::read_to_string(&p).unwrap())
-        })
-        .collect();
-    v.sort();
-    assert!(!v.is_empty(), "no files in {}", dir.display());
-    v
-}
 
 /// Every fixture and corpus file, cut at every line boundary and inside lines, and garbled:
 /// each parser returns, never panics.

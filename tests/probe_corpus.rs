@@ -6,8 +6,12 @@ mod common;
 #[path = "common/cuts.rs"]
 mod cuts;
 
+#[path = "common/corpus.rs"]
+mod fx;
+
+use fx::{corpus, files, root};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use lnraid::config::fstab::parse_fstab;
 use lnraid::probe::blkid::{parse_blkid_export, parse_blkid_export_multi, parse_blkid_plain};
@@ -15,37 +19,6 @@ use lnraid::probe::lsblk::parse_lsblk;
 use lnraid::probe::mounts::parse_mountinfo;
 use lnraid::probe::swaps::parse_swaps;
 use lnraid::types::{Bytes, DevPath};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn corpus() -> Option<PathBuf> {
-    let p = root().join("../shared/corpus");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        println!("SKIPPED: ../shared/corpus not present");
-        None
-    }
-}
-
-fn files(dir: &Path) -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> = fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file())
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                fs::read_to_string(&p).unwrap(),
-            )
-        })
-        .collect();
-    v.sort();
-    assert!(!v.is_empty(), "no files in {}", dir.display());
-    v
-}
 
 #[test]
 fn lsblk_fixtures() {

@@ -62,7 +62,6 @@ fn job(args: &MaintainArgs) -> Job {
 
 fn run_one(args: &MaintainArgs, runner: &dyn Runner, t: &Target) -> Result<Severity> {
     let ctx = super::status::ctx_from(&args.host, None);
-    let job = job(args);
     let facts = gather(runner, &ctx, t);
     let Some(uuid) = facts.uuid.clone() else {
         anyhow::bail!(
@@ -71,33 +70,27 @@ fn run_one(args: &MaintainArgs, runner: &dyn Runner, t: &Target) -> Result<Sever
             facts.errors.join("; ")
         );
     };
+    let r = JobRun {
+        args,
+        runner,
+        uuid,
+        job: job(args),
+        mountpoint: t.mountpoint.clone(),
+    };
     let wait = Duration::from_secs(args.wait);
-    let lock_name = format!("lnraid-maintain.{uuid}.lock");
     let waited_from = now_unix();
+    let lock_name = format!("lnraid-maintain.{}.lock", r.uuid);
     let Some(_ours) = Lock::acquire_within(&args.host.lock_dir, &lock_name, wait)? else {
-        return skip(
-            args,
-            runner,
-            &facts,
-            &uuid,
-            job,
+        return r.skip(
             waited_from,
             Severity::Warning,
             "another lnraid maintenance job held the lock too long".into(),
         );
     };
-    let Some(_theirs) = Lock::acquire_within(
-        &args.btrfsmaintenance_lock_dir,
-        &btrfsmaintenance_lock_name(&uuid),
-        wait,
-    )?
+    let bm_lock = btrfsmaintenance_lock_name(&r.uuid);
+    let Some(_theirs) = Lock::acquire_within(&args.btrfsmaintenance_lock_dir, &bm_lock, wait)?
     else {
-        return skip(
-            args,
-            runner,
-            &facts,
-            &uuid,
-            job,
+        return r.skip(
             waited_from,
             Severity::Warning,
             "a btrfsmaintenance job held its lock too long".into(),
@@ -107,14 +100,14 @@ fn run_one(args: &MaintainArgs, runner: &dyn Runner, t: &Target) -> Result<Sever
     // starts now, so records of two jobs never overlap in time.
     let started = now_unix();
     let facts = gather(runner, &ctx, t);
-    if let Some((sev, why)) = unsafe_to_run(&facts, job) {
-        return skip(args, runner, &facts, &uuid, job, started, sev, why);
+    if let Some((sev, why)) = unsafe_to_run(&facts, r.job) {
+        return r.skip(started, sev, why);
     }
     let mp = facts
         .mounted_at
         .clone()
         .unwrap_or_else(|| t.mountpoint.clone());
-    let result = match job {
+    let result = match r.job {
         Job::Scrub => scrub::run(runner, &facts, &mp, args.limit.as_deref()),
         Job::Balance => balance::run(runner, &mp, args.recipe),
     };
@@ -124,7 +117,7 @@ fn run_one(args: &MaintainArgs, runner: &dyn Runner, t: &Target) -> Result<Sever
         counts: Default::default(),
         devices: vec![],
     });
-    finish(args, runner, &facts, &uuid, job, started, result, mp)
+    r.finish(started, result, mp)
 }
 
 /// Why the job must not run now, with the severity of skipping it.
@@ -184,118 +177,102 @@ fn harm(job: Job) -> &'static str {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn skip(
-    args: &MaintainArgs,
-    runner: &dyn Runner,
-    f: &ArrayFacts,
-    uuid: &FsUuid,
+/// One job on one array: records its outcome and raises its alert.
+struct JobRun<'a> {
+    args: &'a MaintainArgs,
+    runner: &'a dyn Runner,
+    uuid: FsUuid,
     job: Job,
-    started: u64,
-    sev: Severity,
-    why: String,
-) -> Result<Severity> {
-    eprintln!(
-        "lnraid: {} of {} skipped: {}",
-        job.name(),
-        f.mountpoint.display(),
-        crate::ui::sanitize(&why)
-    );
-    let rec = JobRecord {
-        job,
-        fs_uuid: uuid.clone(),
-        mountpoint: f.mountpoint.clone(),
-        started,
-        finished: now_unix(),
-        outcome: Outcome::Skipped,
-        detail: why.clone(),
-        counts: Default::default(),
-    };
-    write_record(&args.host.state_dir, &rec)?;
-    let ev = event(
-        f,
-        uuid,
-        "maintenance_skipped",
-        sev,
-        format!(
-            "lnraid: {} of {} skipped: {why}",
-            job.name(),
-            f.mountpoint.display()
-        ),
-        vec![],
-        &rec,
-    );
-    alert::send(runner, args.alert_command.as_deref(), &ev);
-    Ok(sev)
+    mountpoint: PathBuf,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn finish(
-    args: &MaintainArgs,
-    runner: &dyn Runner,
-    f: &ArrayFacts,
-    uuid: &FsUuid,
-    job: Job,
-    started: u64,
-    r: RunResult,
-    mp: PathBuf,
-) -> Result<Severity> {
-    let rec = JobRecord {
-        job,
-        fs_uuid: uuid.clone(),
-        mountpoint: mp.clone(),
-        started,
-        finished: now_unix(),
-        outcome: r.outcome,
-        detail: r.detail.clone(),
-        counts: r.counts,
-    };
-    write_record(&args.host.state_dir, &rec)?;
-    let (sev, kind) = match r.outcome {
-        Outcome::Ok => (Severity::Ok, ""),
-        Outcome::Corrected => (Severity::Warning, "scrub_errors"),
-        Outcome::Uncorrectable => (Severity::Critical, "scrub_errors"),
-        Outcome::Skipped => (Severity::Warning, "maintenance_skipped"),
-        Outcome::Failed => (Severity::Unknown, "maintenance_failed"),
-    };
-    println!(
-        "{} of {}: {}",
-        job.name(),
-        mp.display(),
-        crate::ui::sanitize(&r.detail)
-    );
-    if sev != Severity::Ok {
-        let summary = format!("lnraid: {} of {}: {}", job.name(), mp.display(), r.detail);
-        alert::send(
-            runner,
-            args.alert_command.as_deref(),
-            &event(f, uuid, kind, sev, summary, r.devices, &rec),
+impl JobRun<'_> {
+    fn skip(&self, started: u64, sev: Severity, why: String) -> Result<Severity> {
+        eprintln!(
+            "lnraid: {} of {} skipped: {}",
+            self.job.name(),
+            self.mountpoint.display(),
+            crate::ui::sanitize(&why)
         );
+        let outcome = RunResult {
+            outcome: Outcome::Skipped,
+            detail: why,
+            counts: Default::default(),
+            devices: vec![],
+        };
+        let rec = self.record(started, &outcome, self.mountpoint.clone())?;
+        self.alert(
+            "maintenance_skipped",
+            sev,
+            format!("skipped: {}", outcome.detail),
+            outcome.devices,
+            &rec,
+        );
+        Ok(sev)
     }
-    Ok(sev)
-}
 
-fn event(
-    f: &ArrayFacts,
-    uuid: &FsUuid,
-    kind: &'static str,
-    severity: Severity,
-    summary: String,
-    devices: Vec<String>,
-    rec: &JobRecord,
-) -> Event {
-    Event {
-        version: EVENT_VERSION,
-        time: now_unix(),
-        host: alert::hostname(),
-        source: "maintain",
-        kind,
-        severity,
-        fs_uuid: Some(uuid.to_string()),
-        mountpoint: f.mountpoint.clone(),
-        summary,
-        devices,
-        problems: vec![],
-        details: serde_json::to_value(rec).unwrap_or_default(),
+    fn finish(&self, started: u64, r: RunResult, mp: PathBuf) -> Result<Severity> {
+        let rec = self.record(started, &r, mp.clone())?;
+        let (sev, kind) = match r.outcome {
+            Outcome::Ok => (Severity::Ok, ""),
+            Outcome::Corrected => (Severity::Warning, "scrub_errors"),
+            Outcome::Uncorrectable => (Severity::Critical, "scrub_errors"),
+            Outcome::Skipped => (Severity::Warning, "maintenance_skipped"),
+            Outcome::Failed => (Severity::Unknown, "maintenance_failed"),
+        };
+        println!(
+            "{} of {}: {}",
+            self.job.name(),
+            mp.display(),
+            crate::ui::sanitize(&r.detail)
+        );
+        if sev != Severity::Ok {
+            self.alert(kind, sev, r.detail.clone(), r.devices, &rec);
+        }
+        Ok(sev)
+    }
+
+    fn record(&self, started: u64, r: &RunResult, mountpoint: PathBuf) -> Result<JobRecord> {
+        let rec = JobRecord {
+            job: self.job,
+            fs_uuid: self.uuid.clone(),
+            mountpoint,
+            started,
+            finished: now_unix(),
+            outcome: r.outcome,
+            detail: r.detail.clone(),
+            counts: r.counts.clone(),
+        };
+        write_record(&self.args.host.state_dir, &rec)?;
+        Ok(rec)
+    }
+
+    fn alert(
+        &self,
+        kind: &'static str,
+        severity: Severity,
+        what: String,
+        devices: Vec<String>,
+        rec: &JobRecord,
+    ) {
+        let ev = Event {
+            version: EVENT_VERSION,
+            time: now_unix(),
+            host: alert::hostname(),
+            source: "maintain",
+            kind,
+            severity,
+            fs_uuid: Some(self.uuid.to_string()),
+            mountpoint: self.mountpoint.clone(),
+            summary: format!(
+                "lnraid: {} of {}: {what}",
+                self.job.name(),
+                self.mountpoint.display()
+            ),
+            devices,
+            problems: vec![],
+            details: serde_json::to_value(rec).unwrap_or_default(),
+        };
+        alert::send(self.runner, self.args.alert_command.as_deref(), &ev);
     }
 }
