@@ -33,6 +33,8 @@ pub enum Command {
     Replace(ReplaceArgs),
     /// Health of lnraid's arrays (exit 0 healthy, 1 warning, 2 critical, 3 unknown).
     Status(StatusArgs),
+    /// A member died: copy the node's files off the survivor (mounted read-only) to new media.
+    Recover(RecoverArgs),
     /// Generate a realistic Core Lightning data directory (for tests, benchmarks, demos).
     #[command(hide = true)]
     DevGenNodeDir(GenArgs),
@@ -89,6 +91,43 @@ pub struct SetupArgs {
     pub abort: bool,
     #[command(flatten)]
     pub host: crate::host::HostPaths,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RecoverArgs {
+    /// Where to put the copies: new media, never the array. Created (0700) if missing; must
+    /// not already hold any of the files.
+    #[arg(long, value_name = "DIR")]
+    pub to: PathBuf,
+    /// The surviving member to mount (default: found among the present devices by label, or
+    /// by --uuid).
+    #[arg(long, value_name = "DEV")]
+    pub device: Option<PathBuf>,
+    /// The node directory at the top of the array (default: the one directory holding
+    /// lightningd.sqlite3 or hsm_secret; setup names it after $LIGHTNINGDIR, e.g. bitcoin).
+    #[arg(long, value_name = "NAME")]
+    pub lightning_dir_name: Option<String>,
+    /// Copy the whole node directory, not only the database, its journal, hsm_secret,
+    /// emergency.recover and config.
+    #[arg(long)]
+    pub all: bool,
+    /// The array's filesystem UUID (when several arrays are present or the label differs).
+    #[arg(long, value_name = "UUID", value_parser = parse_uuid)]
+    pub uuid: Option<crate::types::FsUuid>,
+    /// The filesystem label that marks an lnraid array (setup's --label).
+    #[arg(long, default_value = "lnraid")]
+    pub label: String,
+    /// Show what would be mounted and copied; mount and copy nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Where lock files live.
+    #[arg(
+        long,
+        env = "LNRAID_LOCK_DIR",
+        default_value = "/run/lock",
+        value_name = "DIR"
+    )]
+    pub lock_dir: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]

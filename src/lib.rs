@@ -17,6 +17,7 @@ pub mod plan;
 pub mod policy;
 pub mod probe;
 pub mod records;
+pub mod recover;
 pub mod sqlite;
 pub mod status;
 #[doc(hidden)]

@@ -9,6 +9,7 @@ pub mod ids;
 mod maintain;
 mod metrics;
 mod monitor;
+mod recover;
 mod replace;
 mod setup;
 mod status;
@@ -37,6 +38,7 @@ pub fn run(cli: Cli, runner: &dyn Runner) -> anyhow::Result<i32> {
         Command::Replace(args) => replace::run(&args, runner),
         Command::Maintain(args) => maintain::run(&args, runner),
         Command::Monitor(args) => monitor::run(&args, runner),
+        Command::Recover(args) => recover::run(&args, runner),
         Command::DevGenNodeDir(args) => gen::run(&args),
         Command::DevCopyVerify(args) => devcopy::run(&args),
     }

@@ -1,0 +1,20 @@
+//! Degraded recovery: the pieces of `lnraid recover` that are not orchestration.
+//!
+//! When a member of the array dies, the node's state must be copied off the survivor without
+//! writing to the degraded filesystem (DESIGN §1 job 4, §4). This module holds:
+//! - [`select`]: pure choices — which array (by filesystem UUID), which node directory, which
+//!   files make up the copy-out set;
+//! - [`files`]: the copy-out of single files into the destination (secrets created with their
+//!   final mode from the first byte, everything fsynced) and the read-back hash from disk;
+//! - [`manifest`]: the `MANIFEST` written next to the copies (JSON, documented in README).
+//!
+//! May not: start processes, mount, or open anything on the array for writing. The
+//! orchestration (`app::recover`) mounts read-only and hands this module paths below that
+//! read-only mount.
+
+pub mod files;
+pub mod manifest;
+pub mod select;
+
+pub use manifest::{RecoverManifest, MANIFEST_NAME};
+pub use select::{COPY_SET, DATABASE, HSM_SECRET};
