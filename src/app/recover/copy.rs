@@ -303,3 +303,46 @@ pub fn summary_lines(c: &Copied) -> Vec<String> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database in WAL mode whose last commit lives only in `-wal` (as after a crash):
+    /// the check replays it in a scratch copy, and DEST keeps exactly its two files.
+    #[test]
+    fn wal_database_checked_in_scratch() {
+        let t = tempfile::tempdir().unwrap();
+        let (live, dest) = (t.path().join("live"), t.path().join("dest"));
+        fs::create_dir(&live).unwrap();
+        fs::create_dir(&dest).unwrap();
+        let conn = rusqlite::Connection::open(live.join(DATABASE)).unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        conn.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+        conn.execute_batch("CREATE TABLE vars (name TEXT PRIMARY KEY, val TEXT); INSERT INTO vars VALUES ('m', 'walonly');")
+            .unwrap();
+        // Snapshot database and WAL while the connection is open (nothing checkpointed).
+        for n in [DATABASE.to_string(), format!("{DATABASE}-wal")] {
+            fs::copy(live.join(&n), dest.join(&n)).unwrap();
+        }
+        drop(conn);
+        let before: Vec<Vec<u8>> = [DATABASE.to_string(), format!("{DATABASE}-wal")]
+            .iter()
+            .map(|n| fs::read(dest.join(n)).unwrap())
+            .collect();
+        let check = check_database(&dest).unwrap().unwrap();
+        assert_eq!(check.integrity_check, "ok");
+        assert!(!check.hot_journal);
+        let mut names: Vec<String> = fs::read_dir(&dest)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, [DATABASE.to_string(), format!("{DATABASE}-wal")]);
+        let after: Vec<Vec<u8>> = [DATABASE.to_string(), format!("{DATABASE}-wal")]
+            .iter()
+            .map(|n| fs::read(dest.join(n)).unwrap())
+            .collect();
+        assert_eq!(before, after, "no -shm, no checkpoint in DEST");
+    }
+}
