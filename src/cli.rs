@@ -23,6 +23,9 @@ pub struct Cli {
 pub enum Command {
     /// List block devices, each with a verdict: may lnraid use it, and if not, why.
     Devices(DevicesArgs),
+    /// Install, remove or show the maintenance schedule (cron or systemd timers).
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
     /// Move $LIGHTNINGDIR onto a new btrfs RAID-1: verified copy, symlink, fstab, boot safety.
     Setup(SetupArgs),
     /// Run a maintenance job now (what the schedule runs), with its safety checks and locks.
@@ -89,6 +92,12 @@ pub struct SetupArgs {
     /// Undo an interrupted setup: put the directory back exactly as it was, release the devices.
     #[arg(long)]
     pub abort: bool,
+    /// Also install the maintenance schedule (the files of `lnraid schedule install`, with
+    /// its default times) for the new array.
+    #[arg(long, value_enum, default_value = "none", value_name = "SCHEDULER")]
+    pub schedule: crate::schedule::SetupScheduler,
+    #[command(flatten)]
+    pub cron: CronDir,
     #[command(flatten)]
     pub host: crate::host::HostPaths,
 }
@@ -151,6 +160,87 @@ pub struct CopyVerifyArgs {
     pub src: PathBuf,
     /// Where to create the copy (must not exist).
     pub dst: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// Write the schedule for every lnraid array in the fstab: balance, scrub, and optionally
+    /// the monitor. Idempotent; --dry-run shows the diff.
+    Install(Box<ScheduleInstallArgs>),
+    /// Remove every file `schedule install` wrote (and disable its timers). Idempotent.
+    Remove(ScheduleTarget),
+    /// What is installed, and when each job last ran and how it ended.
+    Show(ScheduleShowArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ScheduleShowArgs {
+    /// Only this scheduler (default: both).
+    #[arg(long, value_enum)]
+    pub scheduler: Option<crate::schedule::Scheduler>,
+    #[command(flatten)]
+    pub cron: CronDir,
+    #[command(flatten)]
+    pub host: crate::host::HostPaths,
+}
+
+/// Where cron reads system crontabs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CronDir {
+    /// The cron.d directory (for the cron scheduler).
+    #[arg(
+        long,
+        env = "LNRAID_CRON_DIR",
+        default_value = "/etc/cron.d",
+        value_name = "DIR"
+    )]
+    pub cron_dir: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ScheduleTarget {
+    /// Only this scheduler (default: for install, systemd when it runs this machine, else
+    /// cron; for remove, both).
+    #[arg(long, value_enum)]
+    pub scheduler: Option<crate::schedule::Scheduler>,
+    /// Show what would change; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub cron: CronDir,
+    #[command(flatten)]
+    pub host: crate::host::HostPaths,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ScheduleInstallArgs {
+    /// When to balance, as a cron time (5 fields or @daily...; translated for systemd).
+    /// Default: the guide's daily at midnight.
+    #[arg(long, value_name = "CRON", default_value = crate::schedule::DEFAULT_BALANCE_AT)]
+    pub balance_at: crate::schedule::CronExpr,
+    /// When to scrub, as a cron time. Default: the guide's Sundays at midnight.
+    #[arg(long, value_name = "CRON", default_value = crate::schedule::DEFAULT_SCRUB_AT)]
+    pub scrub_at: crate::schedule::CronExpr,
+    /// Also run `lnraid monitor` every 5 minutes.
+    #[arg(long)]
+    pub monitor: bool,
+    /// Passed to the jobs' --alert-command (monitor and maintain): a shell command run with a
+    /// JSON event on stdin.
+    #[arg(long, value_name = "CMD")]
+    pub alert_command: Option<String>,
+    /// Passed to `lnraid monitor --textfile` (Prometheus textfile collector).
+    #[arg(long, value_name = "PATH", requires = "monitor")]
+    pub textfile: Option<PathBuf>,
+    /// Passed to the scrubs as `maintain scrub --limit` (bytes per second per device, e.g.
+    /// 50M): the bandwidth cap that replaces the guide's ionice flags.
+    #[arg(long, value_name = "BYTES")]
+    pub scrub_limit: Option<String>,
+    /// Passed to the balances as `maintain balance --recipe` (cln-guide: the guide's exact
+    /// filters, metadata included).
+    #[arg(long, value_enum, default_value = "default")]
+    pub balance_recipe: BalanceRecipe,
+    #[command(flatten)]
+    pub target: ScheduleTarget,
 }
 
 #[derive(Debug, clap::Args)]

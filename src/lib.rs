@@ -18,6 +18,7 @@ pub mod policy;
 pub mod probe;
 pub mod records;
 pub mod recover;
+pub mod schedule;
 pub mod sqlite;
 pub mod status;
 #[doc(hidden)]

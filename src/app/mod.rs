@@ -11,6 +11,7 @@ mod metrics;
 mod monitor;
 mod recover;
 mod replace;
+mod schedule;
 mod setup;
 mod status;
 
@@ -33,6 +34,7 @@ pub mod exit {
 pub fn run(cli: Cli, runner: &dyn Runner) -> anyhow::Result<i32> {
     match cli.command {
         Command::Devices(args) => devices::run(&args, runner),
+        Command::Schedule(cmd) => schedule::run(&cmd, runner),
         Command::Setup(args) => setup::run(&args, runner),
         Command::Status(args) => status::run(&args, runner),
         Command::Replace(args) => replace::run(&args, runner),

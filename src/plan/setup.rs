@@ -85,6 +85,9 @@ pub struct SetupRequest {
     pub timestamp: String,
     /// Whether the directory holds `lightningd.sqlite3` (then it is integrity-checked).
     pub has_database: bool,
+    /// `--schedule`: the maintenance schedule's files (those of `lnraid schedule install`).
+    #[serde(default)]
+    pub schedule: Option<crate::schedule::SetupSchedule>,
 }
 
 impl SetupRequest {
@@ -289,6 +292,9 @@ pub fn plan_setup(r: &SetupRequest, fstab_diff: &str) -> Plan {
             "lightningd starts only when the array is mounted",
             actions,
         ));
+    }
+    if let Some(s) = &r.schedule {
+        steps.push(crate::schedule::setup_step(s));
     }
     let title = format!(
         "lnraid setup: {} onto a btrfs {p} of {} devices, mounted at {mp}",

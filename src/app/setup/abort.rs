@@ -18,6 +18,10 @@ use crate::probe::mounts::{read_mounts, PID1_MOUNTINFO};
 pub fn abort(j: &mut Journal, runner: &dyn Runner) -> Result<()> {
     let r = j.request.clone();
     let touched = |id: &str| j.is_completed(id) || j.started.as_deref() == Some(id);
+    // First, so no timer starts a scrub or balance on the array being taken apart.
+    if let Some(s) = r.schedule.as_ref().filter(|_| touched("schedule")) {
+        crate::app::schedule::undo_setup(s, runner)?;
+    }
     if let Some(dropin) = r.dropin.as_ref().filter(|_| touched("boot-safety")) {
         if fs::read_to_string(dropin).is_ok_and(|c| c == dropin_content(&r.mountpoint)) {
             remove_file_synced(dropin)?;

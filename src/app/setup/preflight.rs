@@ -171,11 +171,13 @@ pub fn preflight(args: &SetupArgs, runner: &dyn Runner) -> Result<Preflight> {
             .map(|(d, _)| d.join(format!("{}.d", args.unit)).join("lnraid.conf")),
         daemon_reload: args.host.effective_unit_dir().is_some_and(|(_, live)| live),
         timestamp: ids::utc_timestamp(),
+        schedule: None,
     });
     let mut request = match request {
         Some(r) if problems.is_empty() => r,
         _ => return Err(Refused(problems).into()),
     };
+    request.schedule = crate::app::schedule::for_setup(args, &request)?;
     if let Some(user) = &args.owner {
         match nix::unistd::User::from_name(user) {
             Ok(Some(u)) => request.owner = Some((u.uid.as_raw(), u.gid.as_raw())),
