@@ -8,6 +8,12 @@ use lnraid::exec::RealRunner;
 use tracing_subscriber::EnvFilter;
 
 fn main() {
+    // Rust ignores SIGPIPE, so `lnraid status | head` would panic in println! when head
+    // exits. Restore the default: end quietly like any other Unix tool.
+    // SAFETY: called once at start, before any thread exists; SIG_DFL is always valid.
+    unsafe {
+        nix::libc::signal(nix::libc::SIGPIPE, nix::libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let level = match (cli.quiet, cli.verbose) {
         (true, _) => "error",
