@@ -191,3 +191,41 @@ fn replace_present_member_keeps_data() {
     );
     assert_whole(&env, &before);
 }
+
+#[test]
+fn interrupted_replace_reported_by_status_and_continued() {
+    let _lock = device_test!("interrupted_replace_reported_by_status_and_continued");
+    let spare = tempdir();
+    let c = LoopDev::new(spare.path(), "c", "1G", false);
+    let mut env = Env::with_array("repl-resume", small());
+    lose_b(&mut env, true);
+    let before = tree::describe_copyable(&env.mp.join("bitcoin"));
+    let mp = env.mp.to_str().unwrap().to_string();
+    let mut args: Vec<String> = ["replace", "--old", "2", "--new", &c.path, "--yes", &mp]
+        .map(String::from)
+        .to_vec();
+    args.extend(env.host_args());
+    let killed = lnraid::exec::Runner::output(
+        &lnraid::exec::RealRunner,
+        &lnraid::exec::Cmd::mutating(env!("CARGO_BIN_EXE_lnraid"), args.clone())
+            .env("LNRAID_FAILPOINT", "replace"),
+    )
+    .unwrap();
+    assert_eq!(killed.status, ExitStatus::Signal(9), "{}", killed.stderr);
+    let st = env.lnraid_host(&["status", "--json"]);
+    assert!(
+        st.stdout.contains("unfinished_operation") && st.stdout.contains("stopped at step"),
+        "{}",
+        st.stdout
+    );
+    let again = env.run(&args);
+    assert_eq!(
+        again.status,
+        ExitStatus::Code(0),
+        "{}{}",
+        again.stdout,
+        again.stderr
+    );
+    assert!(again.stderr.contains("resuming"), "{}", again.stderr);
+    assert_whole(&env, &before);
+}

@@ -131,6 +131,7 @@ pub fn gather(runner: &dyn Runner, ctx: &GatherCtx, t: &Target) -> ArrayFacts {
     }
     let Some(uuid) = f.uuid.clone() else { return f };
     records(ctx, &uuid, &mut f);
+    unfinished(ctx, &uuid, &mut f);
     setup_record(ctx, &uuid, &mut f);
     let fstab = fs::read_to_string(&ctx.fstab).unwrap_or_default();
     f.fstab_line = Some(
@@ -222,6 +223,38 @@ fn records(ctx: &GatherCtx, uuid: &FsUuid, f: &mut ArrayFacts) {
     match read_record(&ctx.state_dir, uuid, Job::Balance) {
         Ok(r) => f.last_balance_record = r,
         Err(e) => f.errors.push(format!("{e:#}")),
+    }
+}
+
+/// Journals of `replace` and `setup` still in the state dir belong to runs that did not finish.
+fn unfinished(ctx: &GatherCtx, uuid: &FsUuid, f: &mut ArrayFacts) {
+    for (cmd, file, uuid_at) in [
+        ("replace", "replace-journal.json", "/request/uuid"),
+        ("setup", "setup-journal.json", "/request/fs_uuid"),
+    ] {
+        let Ok(text) = fs::read_to_string(ctx.state_dir.join(file)) else {
+            continue;
+        };
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
+            f.errors
+                .push(format!("{} is damaged", ctx.state_dir.join(file).display()));
+            continue;
+        };
+        if v.pointer(uuid_at).and_then(|u| u.as_str()) == Some(uuid.as_str())
+            && v["state"].as_str() != Some("done")
+        {
+            let done: Vec<&str> = v["completed"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|x| x.as_str())
+                .collect();
+            let step = v["started"]
+                .as_str()
+                .map(String::from)
+                .unwrap_or_else(|| format!("after {}", done.last().unwrap_or(&"the start")));
+            f.unfinished.push((cmd.to_string(), step));
+        }
     }
 }
 

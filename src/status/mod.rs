@@ -107,6 +107,8 @@ pub struct ArrayFacts {
     pub expected_profile: Option<Profile>,
     pub fstab_line: Option<bool>,
     pub lightning_dir: Option<PathBuf>,
+    /// An lnraid `replace` or `setup` of this array that did not finish: (command, step).
+    pub unfinished: Vec<(String, String)>,
     /// When lnraid set the array up (Unix seconds), if it did.
     pub created_at: Option<u64>,
     /// Whether `lightning_dir` resolves into the array.
@@ -397,6 +399,17 @@ fn operations(f: &ArrayFacts, out: &mut Vec<Problem>) {
 }
 
 fn config(f: &ArrayFacts, out: &mut Vec<Problem>) {
+    for (cmd, step) in &f.unfinished {
+        out.push(p(
+            Severity::Warning,
+            "unfinished_operation",
+            format!("an lnraid {cmd} of this array stopped at step '{step}'"),
+            match cmd.as_str() {
+                "replace" => "run `lnraid replace` again: it continues from its journal".to_string(),
+                _ => "run `lnraid setup --resume` to continue it, or `lnraid setup --abort` to undo it".to_string(),
+            },
+        ));
+    }
     if f.fstab_line == Some(false) {
         out.push(p(
             Severity::Warning,

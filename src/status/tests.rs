@@ -168,6 +168,18 @@ fn unmounted_and_config_problems() {
 }
 
 #[test]
+fn unfinished_replace_reported() {
+    let mut f = healthy();
+    f.unfinished.push(("replace".into(), "convert".into()));
+    let s = evaluate(&f, NOW);
+    assert_eq!(
+        (s.verdict, codes(&s)),
+        (Severity::Warning, vec!["unfinished_operation"])
+    );
+    assert!(s.problems[0].action.contains("lnraid replace"));
+}
+
+#[test]
 fn probe_failures_are_unknown_not_healthy() {
     let mut f = healthy();
     f.errors.push("btrfs: command failed".into());

@@ -103,6 +103,7 @@ pub fn execute(j: &mut ReplaceJournal, runner: &dyn Runner, args: &ReplaceArgs) 
         j.completed.push(step.id.clone());
         j.started = None;
         j.save()?;
+        crate::app::setup::execute::failpoint(&step.id);
     }
     Ok(())
 }

@@ -45,7 +45,7 @@ pub fn execute(j: &mut Journal, runner: &dyn Runner) -> Result<()> {
     Ok(())
 }
 
-fn failpoint(id: &str) {
+pub(crate) fn failpoint(id: &str) {
     if std::env::var(FAILPOINT_ENV).is_ok_and(|v| v == id) {
         eprintln!("lnraid: failpoint {FAILPOINT_ENV}={id}: killing the process after this step");
         let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
