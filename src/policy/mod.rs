@@ -6,11 +6,13 @@
 //! Signature refusals (filesystem, RAID superblock, partition table) are the only ones that
 //! `--wipe` may override; nothing overrides "in use".
 
+mod graph;
 mod reasons;
 
 pub use reasons::{Advice, Refusal};
 
-use std::collections::BTreeSet;
+use graph::{backing_devices, disk_of, with_ancestors, with_descendants};
+
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -219,76 +221,6 @@ fn mounted_btrfs_membership(dev: &BlockDev, snap: &Snapshot) -> Option<(String, 
         })
         .map(|m| m.mountpoint.clone());
     Some((fs.uuid.to_string(), mountpoint))
-}
-
-/// Devices that back `path`: the mount's device (by number or source), and for btrfs every
-/// member of that filesystem.
-fn backing_devices(path: &Path, snap: &Snapshot) -> Vec<DevPath> {
-    let Some(m) = mount_containing(&snap.mounts, path) else {
-        return Vec::new();
-    };
-    let mut out: Vec<DevPath> = snap
-        .devices
-        .iter()
-        .filter(|d| Some(m.devnum) == d.devnum || Path::new(&m.source) == d.path.as_path())
-        .map(|d| d.path.clone())
-        .collect();
-    if m.fstype == "btrfs" {
-        let src = Path::new(&m.source)
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        for fs in snap
-            .btrfs_mounted
-            .iter()
-            .filter(|f| f.members.iter().any(|k| k == src))
-        {
-            for d in &snap.devices {
-                if d.path
-                    .kname()
-                    .is_some_and(|k| fs.members.iter().any(|mk| mk == k))
-                {
-                    out.push(d.path.clone());
-                }
-            }
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
-}
-
-/// `dev` and everything it sits on (partition → disk, md → members), transitively.
-fn with_ancestors(dev: &DevPath, snap: &Snapshot) -> BTreeSet<DevPath> {
-    let mut seen = BTreeSet::new();
-    let mut todo = vec![dev.clone()];
-    while let Some(d) = todo.pop() {
-        if seen.insert(d.clone()) {
-            if let Some(bd) = snap.device(&d) {
-                todo.extend(bd.parents.iter().cloned());
-            }
-        }
-    }
-    seen
-}
-
-/// `dev` and everything stacked on it, transitively.
-fn with_descendants(dev: &DevPath, snap: &Snapshot) -> BTreeSet<DevPath> {
-    let mut seen = BTreeSet::new();
-    let mut todo = vec![dev.clone()];
-    while let Some(d) = todo.pop() {
-        if seen.insert(d.clone()) {
-            todo.extend(snap.children(&d).map(|c| c.path.clone()));
-        }
-    }
-    seen
-}
-
-/// The whole disk `dev` lives on (itself when it is not stacked on anything).
-fn disk_of(snap: &Snapshot, dev: &DevPath) -> Option<DevPath> {
-    with_ancestors(dev, snap)
-        .into_iter()
-        .find(|d| snap.device(d).is_some_and(|b| b.parents.is_empty()))
 }
 
 /// `/`, `/boot` and `$LIGHTNINGDIR` must keep their disks: refuse any device that backs them
