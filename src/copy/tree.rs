@@ -1,7 +1,6 @@
 //! The copy walk. Writes only below `dst`, which must not exist yet.
 
 use std::fs::{self, File, FileTimes, OpenOptions, Permissions};
-use std::io::{Read, Write};
 use std::os::unix::fs::{
     fchown, lchown, DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt,
 };
@@ -12,7 +11,8 @@ use anyhow::{bail, Context, Result};
 use nix::sys::stat::{utimensat, UtimensatFlags};
 use nix::sys::time::TimeSpec;
 
-use super::{Entry, EntryKind, Manifest, Skipped, BUF_SIZE, SECRET_FILES};
+use super::stream::copy_content;
+use super::{Entry, EntryKind, Manifest, Skipped, SECRET_FILES};
 
 #[derive(Debug, Clone, Default)]
 pub struct CopyOptions {
@@ -40,7 +40,6 @@ pub fn copy_tree(
         opts,
         manifest: Manifest::default(),
         copied: 0,
-        buf: vec![0u8; BUF_SIZE],
         progress,
     };
     w.dir(src, dst, Path::new(""), &meta)?;
@@ -54,7 +53,6 @@ struct Walk<'a> {
     opts: &'a CopyOptions,
     manifest: Manifest,
     copied: u64,
-    buf: Vec<u8>,
     progress: &'a mut dyn FnMut(u64),
 }
 
@@ -146,30 +144,19 @@ impl Walk<'_> {
             .custom_flags(nix::libc::O_NOFOLLOW)
             .open(src)
             .with_context(|| format!("opening {}", src.display()))?;
-        let mut out = OpenOptions::new()
+        let out = OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
             .custom_flags(nix::libc::O_NOFOLLOW)
             .open(dst)
             .with_context(|| format!("creating {}", dst.display()))?;
-        let mut hasher = blake3::Hasher::new();
-        let mut size = 0u64;
-        loop {
-            let n = match input.read(&mut self.buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e).with_context(|| format!("reading {}", src.display())),
-            };
-            let chunk = &self.buf[..n];
-            hasher.update(chunk);
-            out.write_all(chunk)
-                .with_context(|| format!("writing {}", dst.display()))?;
-            size += n as u64;
-            self.copied += n as u64;
-            (self.progress)(self.copied);
-        }
+        let copied = &mut self.copied;
+        let progress = &mut *self.progress;
+        let (hash, size) = copy_content(&mut input, &out, (src, dst), meta.len(), &mut |n| {
+            *copied += n;
+            progress(*copied)
+        })?;
         if size != meta.len() {
             bail!("{} changed size while being copied ({} → {size} bytes): is the node still running?", src.display(), meta.len());
         }
@@ -179,7 +166,7 @@ impl Walk<'_> {
             .with_context(|| format!("chmod {}", dst.display()))?;
         out.set_times(times(meta))
             .with_context(|| format!("setting times of {}", dst.display()))?;
-        entry.hash = Some(hasher.finalize().to_hex().to_string());
+        entry.hash = Some(hash);
         self.manifest.entries.push(entry);
         Ok(())
     }

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeSet;
 use std::fs::{self, File};
-use std::io::Read;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -10,7 +9,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use super::{EntryKind, Manifest, BUF_SIZE};
+use super::stream::hash_read_back;
+use super::{EntryKind, Manifest};
 
 /// One difference between the manifest and the destination.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -41,7 +41,6 @@ pub fn verify(
     progress: &mut dyn FnMut(u64),
 ) -> Result<VerifyReport> {
     let mut report = VerifyReport::default();
-    let mut buf = vec![0u8; BUF_SIZE];
     let mut read = 0u64;
     for e in &manifest.entries {
         let path = dst.join(&e.rel);
@@ -103,7 +102,7 @@ pub fn verify(
                     bad(format!("size {} instead of {}", m.len(), e.size));
                     continue;
                 }
-                let hash = hash_from_disk(&path, &mut buf, &mut |n| {
+                let hash = hash_from_disk(&path, &mut |n| {
                     read += n;
                     progress(read);
                 })?;
@@ -130,9 +129,10 @@ pub fn verify(
 }
 
 /// Hashes a file as stored on the disk: the page cache for it is dropped first (the copy was
-/// synced, so the pages are clean and `POSIX_FADV_DONTNEED` discards them).
-fn hash_from_disk(path: &Path, buf: &mut [u8], progress: &mut dyn FnMut(u64)) -> Result<String> {
-    let mut f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+/// synced, so the pages are clean and `POSIX_FADV_DONTNEED` discards them), then it is read
+/// back (by two threads when it is large, see `stream`).
+fn hash_from_disk(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<String> {
+    let f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
     nix::fcntl::posix_fadvise(
         f.as_raw_fd(),
         0,
@@ -140,18 +140,9 @@ fn hash_from_disk(path: &Path, buf: &mut [u8], progress: &mut dyn FnMut(u64)) ->
         nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED,
     )
     .with_context(|| format!("dropping cached pages of {}", path.display()))?;
-    let mut h = blake3::Hasher::new();
-    loop {
-        let n = match f.read(buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e).with_context(|| format!("reading back {}", path.display())),
-        };
-        h.update(&buf[..n]);
-        progress(n as u64);
-    }
-    Ok(h.finalize().to_hex().to_string())
+    let h = hash_read_back(path, f, progress)
+        .with_context(|| format!("reading back {}", path.display()))?;
+    Ok(h.to_hex().to_string())
 }
 
 /// Every path below `root`, relative, the root itself included as "".
