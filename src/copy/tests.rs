@@ -249,3 +249,31 @@ fn block_boundaries_copy_hash_and_verify() {
         );
     }
 }
+
+#[test]
+fn secret_is_created_0400_not_loosened_later() {
+    // Look at the file's mode from the progress callback, which fires while its content is
+    // being written: it must already be 0400 then (with the old 0600-then-chmod it was not).
+    let t = tempfile::tempdir().unwrap();
+    let (src, dst) = (t.path().join("bitcoin"), t.path().join("copy"));
+    fs::create_dir(&src).unwrap();
+    fs::write(src.join("hsm_secret"), vec![7u8; 3 << 20]).unwrap();
+    fs::set_permissions(src.join("hsm_secret"), fs::Permissions::from_mode(0o400)).unwrap();
+    let seen = std::cell::RefCell::new(Vec::new());
+    let probe = dst.join("hsm_secret");
+    copy_tree(&src, &dst, &CopyOptions::default(), &mut |_| {
+        if let Ok(m) = fs::metadata(&probe) {
+            seen.borrow_mut().push(m.mode() & 0o777);
+        }
+    })
+    .unwrap();
+    let seen = seen.into_inner();
+    assert!(
+        !seen.is_empty(),
+        "progress fired while hsm_secret was being written"
+    );
+    assert!(
+        seen.iter().all(|m| *m == 0o400),
+        "modes seen while filling: {seen:?}"
+    );
+}

@@ -121,8 +121,9 @@ impl Walk<'_> {
         Ok(())
     }
 
-    /// A regular file: created `0600` (never readable by others while it fills), content
-    /// copied and hashed, then owner, final mode and times.
+    /// A regular file: created `0600` (never readable by others while it fills; a secret such
+    /// as `hsm_secret` is created `0400`, its final mode, from the first byte), content copied
+    /// and hashed, then owner, final mode and times.
     fn file(&mut self, src: &Path, dst: &Path, rel: &Path, meta: &fs::Metadata) -> Result<()> {
         let mut mode = meta.mode() & 0o7777;
         let secret = rel
@@ -147,7 +148,8 @@ impl Walk<'_> {
         let out = OpenOptions::new()
             .write(true)
             .create_new(true)
-            .mode(0o600)
+            // The descriptor is opened for writing at creation, so a 0400 file still fills.
+            .mode(if secret { 0o400 } else { 0o600 })
             .custom_flags(nix::libc::O_NOFOLLOW)
             .open(dst)
             .with_context(|| format!("creating {}", dst.display()))?;
