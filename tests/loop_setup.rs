@@ -356,7 +356,36 @@ fn killed_after_each_step_then_aborted() {
             blocked.stderr
         );
         assert!(blocked.stderr.contains("--resume"), "{}", blocked.stderr);
-        let mut args = vec!["setup".to_string(), "--abort".into()];
+        // A dry run of the abort prints the undo plan and changes nothing.
+        let fstab_before = fs::read_to_string(env.fstab()).unwrap();
+        let link_before = fs::symlink_metadata(&env.dir)
+            .map(|m| m.file_type().is_symlink())
+            .ok();
+        let mut dry = vec!["setup".to_string(), "--abort".into(), "--dry-run".into()];
+        dry.extend(env.host_args());
+        let out = env.run(&dry);
+        assert!(
+            out.status.success() && out.stdout.contains("dry run: nothing was changed"),
+            "{}{}",
+            out.stdout,
+            out.stderr
+        );
+        assert_eq!(
+            fs::read_to_string(env.fstab()).unwrap(),
+            fstab_before,
+            "after {step}"
+        );
+        assert_eq!(
+            fs::symlink_metadata(&env.dir)
+                .map(|m| m.file_type().is_symlink())
+                .ok(),
+            link_before
+        );
+        assert!(
+            env.tmp.path().join("state/setup-journal.json").exists(),
+            "journal kept after a dry run"
+        );
+        let mut args = vec!["setup".to_string(), "--abort".into(), "--yes".into()];
         args.extend(env.host_args());
         let out = env.run(&args);
         assert!(
@@ -391,4 +420,37 @@ fn killed_after_each_step_then_aborted() {
         )
         .exists());
     }
+}
+
+#[test]
+fn abort_leaves_a_device_that_is_no_longer_ours() {
+    let _lock = device_test!("abort_leaves_a_device_that_is_no_longer_ours");
+    let env = Env::small("abort-foreign");
+    let before = tree::describe(&env.dir);
+    killed_after(&env, "mkfs");
+    // Someone reused member b meanwhile.
+    sh("mkfs.ext4", &["-q", "-F", &env.b.path]);
+    let mut args = vec!["setup".to_string(), "--abort".into(), "--yes".into()];
+    args.extend(env.host_args());
+    let out = env.run(&args);
+    assert!(!out.status.success(), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("not lnraid's filesystem"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        sh("blkid", &["-p", "-s", "TYPE", "-o", "value", &env.b.path])
+            .stdout
+            .trim(),
+        "ext4",
+        "b untouched"
+    );
+    let a_type = sh_any("blkid", &["-p", "-s", "TYPE", "-o", "value", &env.a.path]);
+    assert_eq!(
+        a_type.status,
+        ExitStatus::Code(2),
+        "our filesystem on a was erased"
+    );
+    assert_eq!(tree::describe(&env.dir), before);
 }

@@ -732,7 +732,7 @@ fn setup_schedule_step_then_abort_restores_the_earlier_schedule() {
     );
     let shown = s.env.ok(&["schedule", "show"]);
     assert!(!shown.contains("NOT SCHEDULED"), "{shown}");
-    let out = s.env.ok(&["setup", "--abort"]);
+    let out = s.env.ok(&["setup", "--abort", "--yes"]);
     assert!(out.contains("put back the earlier"), "{out}");
     assert_eq!(
         snapshot(&s.env.dir("cron")).keys().collect::<Vec<_>>(),

@@ -41,8 +41,7 @@ pub fn run(args: &SetupArgs, runner: &dyn Runner) -> Result<i32> {
             )
         })?;
         if args.abort {
-            abort::abort(&mut j, runner)?;
-            return Ok(exit::OK);
+            return abort::abort(&mut j, runner, args.dry_run, args.yes);
         }
         return resume(args, &mut j, runner);
     }
