@@ -218,6 +218,21 @@ fn interrupted_replace_reported_by_status_and_continued() {
         "{}",
         st.stdout
     );
+    // A dry run of the resume prints the remaining steps and changes nothing.
+    let mut dry = args.clone();
+    dry.push("--dry-run".into());
+    let out = env.run(&dry);
+    assert!(
+        out.status.success() && out.stdout.contains("dry run: nothing was changed"),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(env.tmp.path().join("state/replace-journal.json").exists());
+    // Naming another replacement while this one is unfinished is refused.
+    let mut other = args.clone();
+    other[2] = "1".into();
+    assert_eq!(env.run(&other).status, ExitStatus::Code(3));
     let again = env.run(&args);
     assert_eq!(
         again.status,

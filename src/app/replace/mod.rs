@@ -33,11 +33,27 @@ pub fn run(args: &ReplaceArgs, runner: &dyn Runner) -> Result<i32> {
     };
     let mut j = match execute::ReplaceJournal::load(&args.host.state_dir)? {
         Some(j) => {
+            same_replacement(args, &j)?;
             eprintln!(
                 "resuming the replacement recorded in {} (completed: {})",
                 j.path.display(),
                 j.completed.join(", ")
             );
+            let remaining = crate::plan::Plan {
+                title: format!("Resuming: {}", j.plan.title),
+                steps: j
+                    .plan
+                    .steps
+                    .iter()
+                    .filter(|s| !j.completed.contains(&s.id))
+                    .cloned()
+                    .collect(),
+            };
+            print!("{}", sanitize_multiline(&render_plan(&remaining)));
+            if args.dry_run {
+                println!("\n(dry run: nothing was changed)");
+                return Ok(exit::OK);
+            }
             j
         }
         None => {
@@ -97,4 +113,28 @@ pub fn run(args: &ReplaceArgs, runner: &dyn Runner) -> Result<i32> {
         );
     }
     Ok(overall.exit_code())
+}
+
+/// A resumed replacement must be the one the operator names now: never silently continue a
+/// different one.
+fn same_replacement(args: &ReplaceArgs, j: &execute::ReplaceJournal) -> Result<()> {
+    let r = &j.request;
+    let new_ok = std::fs::canonicalize(&args.new).is_ok_and(|p| p == r.new.path.as_path());
+    let old_ok = match args.old.parse::<u64>() {
+        Ok(devid) => devid == r.old_devid,
+        // A path: the journal has only the devid; accept and let the recorded plan speak.
+        Err(_) => true,
+    };
+    if new_ok && old_ok {
+        return Ok(());
+    }
+    Err(Refused(vec![format!(
+        "an interrupted replacement of devid {} with {} is recorded in {}: run `lnraid replace --old {} --new {}` to finish it first",
+        r.old_devid,
+        r.new.path,
+        j.path.display(),
+        r.old_devid,
+        r.new.path
+    )])
+    .into())
 }
