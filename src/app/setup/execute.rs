@@ -91,13 +91,7 @@ fn apply(action: &Action, j: &mut Journal, runner: &dyn Runner, resumed: bool) -
             if cmd.program == "mount" && is_mounted_here(&j.request.mountpoint)? {
                 return Ok(()); // resumed after the mount happened
             }
-            let mut cmd = cmd.clone();
-            if resumed && cmd.program == "mkfs.btrfs" {
-                // Killed mid-mkfs: the devices may carry our half-made filesystem (the
-                // re-check allowed only that), which mkfs refuses without -f.
-                cmd.args.insert(0, "-f".into());
-            }
-            runner.run_ok(&cmd)?;
+            runner.run_ok(&resumed_cmd(cmd, resumed))?;
         }
         Action::MakeDir { path, mode } => make_dir(path, *mode)?,
         Action::Copy { src, dst, owner } => {
@@ -217,6 +211,17 @@ fn apply(action: &Action, j: &mut Journal, runner: &dyn Runner, resumed: bool) -
     Ok(())
 }
 
+/// The command as it runs when its step is resumed after an interruption: a mkfs killed
+/// mid-way left our half-made filesystem (the re-check allows only that), which mkfs refuses
+/// without `-f`. The resumed plan is printed through this too, so it shows what will run.
+pub(crate) fn resumed_cmd(cmd: &crate::exec::Cmd, resumed: bool) -> crate::exec::Cmd {
+    let mut cmd = cmd.clone();
+    if resumed && cmd.program == "mkfs.btrfs" {
+        cmd.args.insert(0, "-f".into());
+    }
+    cmd
+}
+
 fn make_dir(path: &Path, mode: u32) -> Result<()> {
     match fs::symlink_metadata(path) {
         Ok(m) if m.is_dir() => Ok(()),
@@ -305,4 +310,19 @@ fn recheck_devices(j: &Journal, runner: &dyn Runner, resumed: bool) -> Result<()
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::Cmd;
+
+    #[test]
+    fn only_a_resumed_mkfs_gets_force() {
+        let mkfs = Cmd::mutating("mkfs.btrfs", ["-U", "u", "/dev/loop1"]);
+        assert_eq!(resumed_cmd(&mkfs, false), mkfs);
+        assert_eq!(resumed_cmd(&mkfs, true).to_string(), "mkfs.btrfs -f -U u /dev/loop1");
+        let mount = Cmd::mutating("mount", ["/dev/loop1", "/mnt"]);
+        assert_eq!(resumed_cmd(&mount, true), mount);
+    }
 }

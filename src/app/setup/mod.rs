@@ -99,7 +99,16 @@ fn resume(args: &SetupArgs, j: &mut Journal, runner: &dyn Runner) -> Result<i32>
             .steps
             .iter()
             .filter(|s| !j.is_completed(&s.id))
-            .cloned()
+            .map(|s| {
+                let mut s = s.clone();
+                let resumed = j.started.as_deref() == Some(s.id.as_str());
+                for a in &mut s.actions {
+                    if let crate::plan::Action::Run { cmd } = a {
+                        *cmd = execute::resumed_cmd(cmd, resumed);
+                    }
+                }
+                s
+            })
             .collect(),
     };
     print!("{}", sanitize_multiline(&render_plan(&remaining)));
