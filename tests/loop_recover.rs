@@ -3,6 +3,8 @@
 //! verified; refusals; recovery through an existing mount. Every test leaves no mount, no loop
 //! device and no temporary mountpoint behind (checked at its end, cleaned in `Drop`).
 
+#[path = "common/array.rs"]
+mod array;
 mod common;
 #[path = "common/tree.rs"]
 mod tree;
@@ -12,48 +14,55 @@ use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use array::Env;
 use clap::Parser;
-use common::{lnraid, mountpoint_dir, sh, tempdir, ArrayCleanup, LoopDev};
+use common::{lnraid, mountpoint_dir, sh, tempdir, LoopDev};
 use lnraid::exec::{Cmd, ExitStatus, Output, RealRunner, Recorder, Runner};
 use lnraid::recover::manifest::{EntryKind, MountKind};
 use lnraid::recover::RecoverManifest;
-use lnraid::testkit::{generate_node_dir, NodeSpec, COMMITTED_MARKER};
+use lnraid::testkit::{NodeSpec, COMMITTED_MARKER};
 
-/// An array made by `lnraid setup` on two loop devices, mounted at `mp`. Field order is drop
-/// order: the array is unmounted before the devices are detached.
-///
-/// Each array gets a fresh random filesystem UUID, never a fixed one: after a degraded mount
-/// the kernel keeps a placeholder for the missing devid in its btrfs device list (a
-/// `--forget` by path cannot drop it), and a later mkfs reusing that UUID then fails to mount
-/// with EEXIST (duplicate `devinfo/2`).
+/// The shared test array (`tests/common/array.rs`: loop devices, `lnraid setup`, a fresh
+/// filesystem UUID each, unmounted before detached) plus the node's files as they were before
+/// setup moved them, to compare the rescued copies with.
 struct Array {
-    tmp: tempfile::TempDir,
-    uuid: String,
-    /// The original node directory (before setup moved it onto the array).
+    env: Env,
+    /// The original node directory's files: content and mode.
     originals: BTreeMap<String, (Vec<u8>, u32)>,
-    mp: PathBuf,
-    _cleanup: ArrayCleanup,
-    a: LoopDev,
-    b: LoopDev,
+}
+
+impl std::ops::Deref for Array {
+    type Target = Env;
+    fn deref(&self) -> &Env {
+        &self.env
+    }
+}
+
+impl std::ops::DerefMut for Array {
+    fn deref_mut(&mut self) -> &mut Env {
+        &mut self.env
+    }
 }
 
 impl Array {
     fn new(name: &str, hot_journal: bool) -> Array {
-        let tmp = tempdir();
-        let a = LoopDev::new(tmp.path(), "a", "1G", false);
-        let b = LoopDev::new(tmp.path(), "b", "1G", false);
-        let dir = tmp.path().join("home/.lightning/bitcoin");
-        generate_node_dir(
-            &dir,
-            &NodeSpec {
+        Array::with(
+            name,
+            NodeSpec {
                 db_bytes: 8 << 20,
                 gossip_bytes: 2 << 20,
                 hot_journal,
             },
+            |_| {},
         )
-        .unwrap();
+    }
+
+    /// Like `new`, with `edit` applied to the node directory before setup moves it.
+    fn with(name: &str, spec: NodeSpec, edit: impl FnOnce(&Path)) -> Array {
+        let env = Env::new(name, spec, "1G");
+        edit(&env.dir);
         let mut originals = BTreeMap::new();
-        for e in fs::read_dir(&dir).unwrap() {
+        for e in fs::read_dir(&env.dir).unwrap() {
             let e = e.unwrap();
             let m = fs::symlink_metadata(e.path()).unwrap();
             if m.is_file() {
@@ -63,45 +72,9 @@ impl Array {
                 );
             }
         }
-        fs::write(tmp.path().join("fstab"), "\n").unwrap();
-        let mp = mountpoint_dir(name);
-        let t = tmp.path();
-        let out = lnraid(&[
-            "setup",
-            "--lightning-dir",
-            dir.to_str().unwrap(),
-            "--device",
-            &a.path,
-            "--device",
-            &b.path,
-            "--mountpoint",
-            mp.to_str().unwrap(),
-            "--fstab",
-            t.join("fstab").to_str().unwrap(),
-            "--state-dir",
-            t.join("state").to_str().unwrap(),
-            "--unit-dir",
-            t.join("units").to_str().unwrap(),
-            "--lock-dir",
-            t.join("lock").to_str().unwrap(),
-            "--yes",
-        ]);
+        let out = env.run(&env.setup_args(&["--yes", "--fs-uuid", &env.uuid]));
         assert!(out.status.success(), "setup: {}{}", out.stdout, out.stderr);
-        let uuid = sh("blkid", &["-p", "-s", "UUID", "-o", "value", &a.path])
-            .stdout
-            .trim()
-            .to_string();
-        Array {
-            uuid,
-            originals,
-            _cleanup: ArrayCleanup {
-                mountpoint: mp.clone(),
-            },
-            mp,
-            a,
-            b,
-            tmp,
-        }
+        Array { env, originals }
     }
 
     /// Unmounts the array and detaches member b: a dead disk.
@@ -635,4 +608,39 @@ fn recover_refuses_dest_on_a_disk_of_the_array() {
     for dev in [&p1, &d.path] {
         let _ = common::sh_any("btrfs", &["device", "scan", "--forget", dev]);
     }
+}
+
+#[test]
+fn recover_without_hsm_secret_copies_the_rest_and_fails() {
+    let _lock = device_test!("recover_without_hsm_secret_copies_the_rest_and_fails");
+    let spec = NodeSpec {
+        db_bytes: 2 << 20,
+        gossip_bytes: 1 << 20,
+        hot_journal: false,
+    };
+    let mut arr = Array::with("rec-nosecret", spec, |dir| {
+        fs::remove_file(dir.join("hsm_secret")).unwrap()
+    });
+    arr.fail_b();
+    let dest = arr.dest("rescue");
+    let out = arr.recover(&["--to", dest.to_str().unwrap(), "--device", &arr.a.path]);
+    assert_eq!(
+        out.status,
+        ExitStatus::Code(1),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("recovery is incomplete: hsm_secret"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        fs::read(dest.join("lightningd.sqlite3")).unwrap(),
+        arr.originals["lightningd.sqlite3"].0,
+        "the rest is copied"
+    );
+    assert!(dest.join("MANIFEST").exists());
+    assert!(!arr.mounted());
 }

@@ -132,6 +132,22 @@ pub fn run(args: &RecoverArgs, runner: &dyn Runner) -> Result<i32> {
             array.existing.is_some()
         ))
     );
+    // What was copied stays (verified, in the MANIFEST), but a recovery without the database
+    // or hsm_secret cannot restore the node: say so in the exit code, not only in a line.
+    let essential: Vec<&str> = copied
+        .not_copied
+        .iter()
+        .filter(|n| n.path == DATABASE || n.path == HSM_SECRET)
+        .map(|n| n.path.as_str())
+        .collect();
+    if !essential.is_empty() {
+        eprintln!(
+            "lnraid: error: the recovery is incomplete: {} could not be copied (see above); the node cannot be restored from {} alone",
+            essential.join(" and "),
+            dest.path.display()
+        );
+        return Ok(exit::FAILURE);
+    }
     Ok(exit::OK)
 }
 
