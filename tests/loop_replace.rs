@@ -184,8 +184,10 @@ fn replace_present_member_keeps_data() {
         out.stdout,
         out.stderr
     );
+    // A present member is read only where no good mirror exists: `replace start -B -r <path>`.
     assert!(
-        out.stdout.contains("-r") || out.stdout.contains("replace start -B -r"),
+        out.stdout
+            .contains(&format!("replace start -B -r {}", env.a.path)),
         "{}",
         out.stdout
     );

@@ -6,8 +6,6 @@
 
 use std::time::Instant;
 
-use anyhow::bail;
-
 use crate::cli::CopyVerifyArgs;
 use crate::copy::{copy_tree, verify, CopyOptions};
 
@@ -18,17 +16,7 @@ pub fn run(args: &CopyVerifyArgs) -> anyhow::Result<i32> {
     let t = Instant::now();
     let report = verify(&manifest, &args.dst, &mut |_| {})?;
     let verify_secs = t.elapsed().as_secs_f64();
-    if !report.is_ok() {
-        let list: Vec<String> = report
-            .mismatches
-            .iter()
-            .map(|x| format!("{}: {}", x.rel.display(), x.what))
-            .collect();
-        bail!(
-            "the copy differs from the original:\n  {}",
-            list.join("\n  ")
-        );
-    }
+    let report = report.into_result()?;
     let line = |phase: &str, bytes: u64, secs: f64| {
         println!(
             "{phase:<6} {bytes} bytes in {secs:.3} s ({:.1} MiB/s)",

@@ -30,6 +30,22 @@ impl VerifyReport {
     pub fn is_ok(&self) -> bool {
         self.mismatches.is_empty()
     }
+
+    /// `Ok` when the copy matched; otherwise the error listing every difference.
+    pub fn into_result(self) -> anyhow::Result<VerifyReport> {
+        if self.is_ok() {
+            return Ok(self);
+        }
+        let list: Vec<String> = self
+            .mismatches
+            .iter()
+            .map(|x| format!("{}: {}", x.rel.display(), x.what))
+            .collect();
+        anyhow::bail!(
+            "the copy differs from the original:\n  {}",
+            list.join("\n  ")
+        )
+    }
 }
 
 /// Checks every manifest entry at `dst`: kind, owner, mode, mtime, size, content hash (read

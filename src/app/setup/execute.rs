@@ -126,17 +126,7 @@ fn apply(action: &Action, j: &mut Journal, runner: &dyn Runner, resumed: bool) -
             let mut bar = Progress::new("verifying", m.bytes());
             let report = verify(m, dst, &mut |n| bar.set(n))?;
             bar.finish();
-            if !report.is_ok() {
-                let list: Vec<String> = report
-                    .mismatches
-                    .iter()
-                    .map(|x| format!("{}: {}", x.rel.display(), x.what))
-                    .collect();
-                bail!(
-                    "the copy differs from the original:\n  {}",
-                    list.join("\n  ")
-                );
-            }
+            let report = report.into_result()?;
             if let Some(db) = database {
                 let scratch = j.request.mountpoint.join(".lnraid-integrity-check");
                 let i = integrity_check(&dst.join(db), &scratch)?;
@@ -321,7 +311,10 @@ mod tests {
     fn only_a_resumed_mkfs_gets_force() {
         let mkfs = Cmd::mutating("mkfs.btrfs", ["-U", "u", "/dev/loop1"]);
         assert_eq!(resumed_cmd(&mkfs, false), mkfs);
-        assert_eq!(resumed_cmd(&mkfs, true).to_string(), "mkfs.btrfs -f -U u /dev/loop1");
+        assert_eq!(
+            resumed_cmd(&mkfs, true).to_string(),
+            "mkfs.btrfs -f -U u /dev/loop1"
+        );
         let mount = Cmd::mutating("mount", ["/dev/loop1", "/mnt"]);
         assert_eq!(resumed_cmd(&mount, true), mount);
     }
