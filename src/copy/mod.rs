@@ -22,7 +22,7 @@ mod verify;
 
 pub use manifest::{Entry, EntryKind, Manifest, Skipped};
 pub use tree::{copy_tree, CopyOptions};
-pub use verify::{verify, Mismatch, VerifyReport};
+pub use verify::{hash_from_disk, verify, Mismatch, VerifyReport};
 
 /// Files that must never carry group or other permission bits.
 pub const SECRET_FILES: &[&str] = &["hsm_secret"];

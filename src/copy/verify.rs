@@ -118,7 +118,7 @@ pub fn verify(
                     bad(format!("size {} instead of {}", m.len(), e.size));
                     continue;
                 }
-                let hash = hash_from_disk(&path, &mut |n| {
+                let (_, hash) = hash_from_disk(&path, &mut |n| {
                     read += n;
                     progress(read);
                 })?;
@@ -147,8 +147,13 @@ pub fn verify(
 /// Hashes a file as stored on the disk: the page cache for it is dropped first (the copy was
 /// synced, so the pages are clean and `POSIX_FADV_DONTNEED` discards them), then it is read
 /// back (by two threads when it is large, see `stream`).
-fn hash_from_disk(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<String> {
+/// Returns the size (at open) and the BLAKE3 hex. Also `recover`'s read-back.
+pub fn hash_from_disk(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<(u64, String)> {
     let f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let size = f
+        .metadata()
+        .with_context(|| format!("reading {}", path.display()))?
+        .len();
     nix::fcntl::posix_fadvise(
         f.as_raw_fd(),
         0,
@@ -158,7 +163,7 @@ fn hash_from_disk(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<String> 
     .with_context(|| format!("dropping cached pages of {}", path.display()))?;
     let h = hash_read_back(path, f, progress)
         .with_context(|| format!("reading back {}", path.display()))?;
-    Ok(h.to_hex().to_string())
+    Ok((size, h.to_hex().to_string()))
 }
 
 /// Every path below `root`, relative, the root itself included as "".

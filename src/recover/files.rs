@@ -10,7 +10,6 @@
 
 use std::fs::{self, File, FileTimes, OpenOptions, Permissions};
 use std::io::{self, Read, Write};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::{fchown, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
@@ -178,38 +177,6 @@ fn system_time(sec: i64, nsec: i64) -> std::time::SystemTime {
     }
 }
 
-/// Size and BLAKE3 of a file as stored on the disk: its cached pages are dropped first
-/// (`POSIX_FADV_DONTNEED`; the copy was fsynced, so they are clean and really discarded),
-/// then it is read back.
-pub fn hash_from_disk(
-    path: &Path,
-    buf: &mut [u8],
-    progress: &mut dyn FnMut(u64),
-) -> Result<(u64, String)> {
-    let mut f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    nix::fcntl::posix_fadvise(
-        f.as_raw_fd(),
-        0,
-        0,
-        nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED,
-    )
-    .with_context(|| format!("dropping cached pages of {}", path.display()))?;
-    let mut h = blake3::Hasher::new();
-    let mut size = 0u64;
-    loop {
-        let n = match f.read(buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e).with_context(|| format!("reading back {}", path.display())),
-        };
-        h.update(&buf[..n]);
-        size += n as u64;
-        progress(n as u64);
-    }
-    Ok((size, h.finalize().to_hex().to_string()))
-}
-
 /// fsyncs a directory, so the names of the files created in it are on the disk too.
 pub fn fsync_dir(dir: &Path) -> Result<()> {
     File::open(dir)
@@ -274,7 +241,7 @@ mod tests {
         let m = fs::metadata(dst.join("config")).unwrap();
         assert_eq!(m.mode() & 0o7777, 0o640);
         assert_eq!(m.mtime(), fs::metadata(src.join("config")).unwrap().mtime());
-        let (size, hash) = hash_from_disk(&dst.join("config"), &mut buf, &mut |_| {}).unwrap();
+        let (size, hash) = crate::copy::hash_from_disk(&dst.join("config"), &mut |_| {}).unwrap();
         assert_eq!((size, hash), (16, c.blake3));
 
         // hsm_secret ends 0400 even from a 0600 source.

@@ -8,10 +8,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::copy::{copy_tree, verify, CopyOptions, EntryKind as CopyKind};
-use crate::recover::files::{
-    copy_out, fsync_dir, hash_from_disk, publish_staged, Outcome, BUF_SIZE, SECRET_MODE,
-};
+use crate::copy::{copy_tree, hash_from_disk, verify, CopyOptions, EntryKind as CopyKind};
+use crate::recover::files::{copy_out, fsync_dir, publish_staged, Outcome, BUF_SIZE, SECRET_MODE};
 use crate::recover::manifest::{mode_string, DatabaseCheck, EntryKind, FileEntry, NotCopied};
 use crate::recover::select::is_essential;
 use crate::recover::{COPY_SET, DATABASE, HSM_SECRET};
@@ -91,7 +89,7 @@ pub fn copy_set(node: &Path, dest: &Path) -> Result<Copied> {
     let mut mismatches = Vec::new();
     for c in &copied {
         let p = dest.join(&c.name);
-        let (size, hash) = hash_from_disk(&p, &mut buf, &mut |n| {
+        let (size, hash) = hash_from_disk(&p, &mut |n| {
             read += n;
             bar.set(read)
         })?;
