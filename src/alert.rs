@@ -53,14 +53,20 @@ pub fn alert_cmd(command: &str, event: &Event) -> Cmd {
 }
 
 /// Runs the alert command; reports and swallows its failure.
-pub fn send(runner: &dyn Runner, command: Option<&str>, event: &Event) {
+/// Returns whether the alert was delivered (true when no command is configured: stderr was
+/// the channel), so `monitor` can retry an undelivered one on its next run.
+pub fn send(runner: &dyn Runner, command: Option<&str>, event: &Event) -> bool {
     eprintln!("lnraid: alert: {}", crate::ui::sanitize(&event.summary));
-    let Some(command) = command else { return };
-    if let Err(e) = runner.run_ok(&alert_cmd(command, event)) {
-        eprintln!(
-            "lnraid: warning: the alert command failed: {}",
-            crate::ui::sanitize_multiline(&e.to_string())
-        );
+    let Some(command) = command else { return true };
+    match runner.run_ok(&alert_cmd(command, event)) {
+        Ok(_) => true,
+        Err(e) => {
+            eprintln!(
+                "lnraid: warning: the alert command failed: {}",
+                crate::ui::sanitize_multiline(&e.to_string())
+            );
+            false
+        }
     }
 }
 
@@ -101,6 +107,9 @@ mod tests {
             env.trim(),
             "lnraid: /mnt/lnraid is critical|critical|verdict_changed"
         );
-        send(&RealRunner, Some("exit 7"), &ev); // reported, not fatal
+        assert!(
+            !send(&RealRunner, Some("exit 7"), &ev),
+            "reported as undelivered, not fatal"
+        );
     }
 }

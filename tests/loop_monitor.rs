@@ -117,8 +117,17 @@ fn monitor_alerts_once_per_change_and_writes_metrics() {
     assert_eq!(monitor().status.code(), Some(0));
     assert_eq!(events(&log).len(), 0, "no change, no alert");
 
-    // The array goes away: one alert, however often monitor runs.
+    // The array goes away while the alert channel is down: nothing delivered, and the change
+    // is not taken as reported.
     sh("umount", &[env.mp.to_str().unwrap()]);
+    let down = env.lnraid_host(&["monitor", "--alert-command", "exit 1"]);
+    assert_eq!(down.status.code(), Some(2));
+    assert!(
+        down.stderr.contains("next monitor run retries"),
+        "{}",
+        down.stderr
+    );
+    // The channel is back: one alert, however often monitor runs.
     for _ in 0..3 {
         assert_eq!(monitor().status.code(), Some(2));
     }

@@ -165,7 +165,12 @@ pub fn run(args: &MonitorArgs, runner: &dyn Runner) -> Result<i32> {
                 problems: a.problems.clone(),
                 details: serde_json::json!({ "reasons": why }),
             };
-            alert::send(runner, args.alert_command.as_deref(), &ev);
+            if !alert::send(runner, args.alert_command.as_deref(), &ev) {
+                // Keep the old state: the next run sees the same change and tries again,
+                // instead of the change being taken as reported.
+                eprintln!("lnraid: the change stays unreported; the next monitor run retries");
+                continue;
+            }
             next.last_alert = now;
         }
         std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))?;
