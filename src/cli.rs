@@ -312,6 +312,9 @@ pub struct MaintainArgs {
     /// Run this shell command on errors or a skipped run: JSON event on stdin, summary in $LNRAID_SUMMARY.
     #[arg(long, value_name = "CMD", env = "LNRAID_ALERT_COMMAND")]
     pub alert_command: Option<String>,
+    /// Run the safety checks and print the command; take no lock, run nothing, record nothing.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Seconds to wait for another maintenance job's lock before skipping.
     #[arg(long, value_name = "SECS", default_value_t = 7200)]
     pub wait: u64,

@@ -85,6 +85,20 @@ fn healthy_then_real_corruption_repaired_by_scrub() {
     drop(img);
     drop_caches();
 
+    let dry = env.lnraid_host(&["maintain", "scrub", env.mp.to_str().unwrap(), "--dry-run"]);
+    assert!(
+        dry.status.success() && dry.stdout.contains("$ btrfs scrub start -B"),
+        "{}{}",
+        dry.stdout,
+        dry.stderr
+    );
+    assert!(
+        !env.tmp
+            .path()
+            .join(format!("state/records/{}/scrub.json", env.uuid))
+            .exists(),
+        "a dry run records nothing"
+    );
     let ev = env.tmp.path().join("event.json");
     let alert = format!("cat > '{}'", ev.display());
     let out = env.lnraid_host(&[

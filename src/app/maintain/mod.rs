@@ -77,6 +77,9 @@ fn run_one(args: &MaintainArgs, runner: &dyn Runner, t: &Target) -> Result<Sever
         job: job(args),
         mountpoint: t.mountpoint.clone(),
     };
+    if args.dry_run {
+        return dry_run(&r, &facts);
+    }
     let wait = Duration::from_secs(args.wait);
     let waited_from = now_unix();
     let lock_name = format!("lnraid-maintain.{}.lock", r.uuid);
@@ -118,6 +121,50 @@ fn run_one(args: &MaintainArgs, runner: &dyn Runner, t: &Target) -> Result<Sever
         devices: vec![],
     });
     r.finish(started, result, mp)
+}
+
+/// `--dry-run`: the safety checks and the exact command, with no lock taken, nothing run and
+/// nothing recorded.
+fn dry_run(r: &JobRun, facts: &ArrayFacts) -> Result<Severity> {
+    let mp = facts
+        .mounted_at
+        .clone()
+        .unwrap_or_else(|| r.mountpoint.clone());
+    println!(
+        "lnraid maintain {} of {} ({})",
+        r.job.name(),
+        mp.display(),
+        r.uuid
+    );
+    println!(
+        "  would take the locks {}/lnraid-maintain.{}.lock and {}/{}",
+        r.args.host.lock_dir.display(),
+        r.uuid,
+        r.args.btrfsmaintenance_lock_dir.display(),
+        btrfsmaintenance_lock_name(&r.uuid)
+    );
+    if let Some((sev, why)) = unsafe_to_run(facts, r.job) {
+        println!(
+            "  would SKIP ({}): {}",
+            sev.word(),
+            crate::ui::sanitize(&why)
+        );
+        println!("\n(dry run: nothing was changed)");
+        return Ok(sev);
+    }
+    if let (Job::Scrub, Some(l)) = (r.job, &r.args.limit) {
+        println!(
+            "  would set /sys/fs/btrfs/{}/devinfo/*/scrub_speed_max to {l}/s, restored afterwards",
+            r.uuid
+        );
+    }
+    let cmd = match r.job {
+        Job::Scrub => scrub::scrub_cmd(&mp),
+        Job::Balance => balance::balance_cmd(&mp, r.args.recipe),
+    };
+    println!("  $ {}", crate::ui::sanitize(&cmd.to_string()));
+    println!("\n(dry run: nothing was changed)");
+    Ok(Severity::Ok)
 }
 
 /// Why the job must not run now, with the severity of skipping it.

@@ -35,7 +35,7 @@ pub(super) fn run(
     };
     let before = probe_stats(runner, mp)?;
     let total = estimate_bytes(f);
-    let cmd = Cmd::mutating("btrfs", ["scrub", "start", "-B"]).arg(mp.to_string_lossy());
+    let cmd = scrub_cmd(mp);
     let out = std::thread::scope(|s| {
         let worker = s.spawn(|| runner.output(&cmd));
         let mut bar = Progress::new("scrubbing", total);
@@ -109,6 +109,10 @@ pub(super) fn run(
         counts,
         devices,
     })
+}
+
+pub fn scrub_cmd(mp: &Path) -> Cmd {
+    Cmd::mutating("btrfs", ["scrub", "start", "-B"]).arg(mp.to_string_lossy())
 }
 
 /// Bytes a scrub reads: every copy of every used block.
