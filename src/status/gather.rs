@@ -333,16 +333,46 @@ pub fn parse_btrfs_local_time(s: &str) -> Option<u64> {
         .map(|x| x.parse().ok())
         .collect::<Option<_>>()?;
     let [h, mi, sec] = t[..] else { return None };
-    // SAFETY: a zeroed `tm` is a valid value; mktime reads and normalizes it.
-    let mut tm: nix::libc::tm = unsafe { std::mem::zeroed() };
-    tm.tm_year = year.parse::<i32>().ok()? - 1900;
-    tm.tm_mon = m as i32;
-    tm.tm_mday = day.parse().ok()?;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
-    tm.tm_isdst = -1;
-    // SAFETY: `tm` is a valid, exclusively borrowed struct.
-    let t = unsafe { nix::libc::mktime(&mut tm) };
-    u64::try_from(t).ok()
+    // btrfs formats with localtime(3): read it back in the system time zone (TZ, then
+    // /etc/localtime), resolving a DST fold or gap the way mktime's tm_isdst=-1 does.
+    let local = jiff::civil::DateTime::new(
+        year.parse().ok()?,
+        i8::try_from(m + 1).ok()?,
+        day.parse().ok()?,
+        i8::try_from(h).ok()?,
+        i8::try_from(mi).ok()?,
+        i8::try_from(sec).ok()?,
+        0,
+    )
+    .ok()?;
+    let t = local.to_zoned_datetime(jiff::tz::TimeZone::system()).ok()?;
+    u64::try_from(t.timestamp().as_second()).ok()
+}
+
+#[cfg(test)]
+mod local_time_tests {
+    use super::parse_btrfs_local_time;
+    use crate::exec::{Cmd, RealRunner, Runner};
+
+    #[test]
+    fn btrfs_local_time_matches_date_and_rejects_nonsense() {
+        let s = "Sat Nov 21 12:59:51 2026";
+        // GNU date reads the same local time zone the way btrfs wrote it.
+        let date = RealRunner
+            .run_ok(&Cmd::read_only("date", ["-d", "2026-11-21 12:59:51", "+%s"]))
+            .unwrap();
+        assert_eq!(
+            parse_btrfs_local_time(s),
+            Some(date.stdout.trim().parse().unwrap())
+        );
+        assert_eq!(
+            parse_btrfs_local_time("Sat Nov 21 13:59:51 2026").unwrap()
+                - parse_btrfs_local_time(s).unwrap(),
+            3600
+        );
+        // mktime normalized Feb 30 into March; an impossible date is now no time at all.
+        assert_eq!(parse_btrfs_local_time("Mon Feb 30 10:00:00 2026"), None);
+        assert_eq!(parse_btrfs_local_time("Sat Nov 21 25:00:00 2026"), None);
+        assert_eq!(parse_btrfs_local_time("yesterday"), None);
+    }
 }
