@@ -144,10 +144,10 @@ pub struct GenArgs {
     /// The directory to create.
     pub dir: PathBuf,
     /// Approximate database size (e.g. 24M, 1G).
-    #[arg(long, default_value = "24M")]
+    #[arg(long, default_value = "24M", value_parser = crate::types::size_arg)]
     pub db_size: String,
     /// gossip_store size.
-    #[arg(long, default_value = "8M")]
+    #[arg(long, default_value = "8M", value_parser = crate::types::size_arg)]
     pub gossip_size: String,
     /// Leave a hot rollback journal (an interrupted transaction) next to the database.
     #[arg(long)]
@@ -233,7 +233,7 @@ pub struct ScheduleInstallArgs {
     pub textfile: Option<PathBuf>,
     /// Passed to the scrubs as `maintain scrub --limit` (bytes per second per device, e.g.
     /// 50M): the bandwidth cap that replaces the guide's ionice flags.
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", value_parser = crate::types::size_arg)]
     pub scrub_limit: Option<String>,
     /// Passed to the balances as `maintain balance --recipe` (cln-guide: the guide's exact
     /// filters, metadata included).
@@ -252,7 +252,7 @@ pub struct DevicesArgs {
     #[arg(long, value_name = "DIR")]
     pub lightning_dir: Option<PathBuf>,
     /// Refuse devices smaller than this (e.g. 512M, 2G).
-    #[arg(long, value_name = "SIZE", default_value = "1G")]
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = crate::types::size_arg)]
     pub min_size: String,
     /// Only show these devices (and check them together: a device named twice is refused).
     #[arg(value_name = "DEVICE")]
@@ -304,7 +304,7 @@ pub struct MaintainArgs {
     #[arg(value_name = "MOUNTPOINT")]
     pub mountpoint: Option<PathBuf>,
     /// Scrub bandwidth limit per device, e.g. 50M (per second; needs kernel 5.14+).
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", value_parser = crate::types::size_arg)]
     pub limit: Option<String>,
     /// Which balance filters to use.
     #[arg(long, value_enum, default_value = "default")]
