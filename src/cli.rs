@@ -5,15 +5,26 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+/// `lnraid --version`'s first line: the release and the git revision it was built from (the
+/// tool versions below it are probed by `main` only when asked).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (git ",
+    env!("LNRAID_GIT_REV"),
+    ")"
+);
+
 /// Keep a Core Lightning node's data directory on redundant storage.
 #[derive(Debug, Parser)]
-#[command(name = "lnraid", version, about, long_about = None)]
+#[command(name = "lnraid", version = VERSION, about, long_about = None, after_help = examples::LNRAID)]
 pub struct Cli {
-    /// More diagnostics on stderr (-v: info, -vv: every command run).
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    /// More diagnostics on stderr (-v: every command run and how it ended, -vv: also parser
+    /// details).
+    /// LNRAID_LOG (e.g. LNRAID_LOG=debug) overrides both.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, help_heading = "Global options")]
     pub verbose: u8,
-    /// Only errors on stderr.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    /// Print only errors and the output asked for (tables, JSON): no notes or progress.
+    #[arg(short, long, global = true, conflicts_with = "verbose", help_heading = "Global options")]
     pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
@@ -22,29 +33,51 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List block devices, each with a verdict: may lnraid use it, and if not, why.
+    #[command(after_help = examples::DEVICES)]
     Devices(DevicesArgs),
     /// Install, remove or show the maintenance schedule (cron or systemd timers).
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples::SCHEDULE)]
     Schedule(ScheduleCommand),
     /// Move $LIGHTNINGDIR onto a new btrfs RAID-1: verified copy, symlink, fstab, boot safety.
+    #[command(after_help = examples::SETUP, mut_arg("fstab", |a| a.help(
+        "The fstab to add the array's entry to (edited in place, atomically, with a .bak)"
+    )))]
     Setup(SetupArgs),
     /// Run a maintenance job now (what the schedule runs), with its safety checks and locks.
+    #[command(after_help = examples::MAINTAIN)]
     Maintain(MaintainArgs),
     /// Compare status with the last run and alert on changes (for a 5-minute timer).
+    #[command(after_help = examples::MONITOR)]
     Monitor(MonitorArgs),
     /// Replace a failed or failing member and restore full redundancy.
+    #[command(after_help = examples::REPLACE)]
     Replace(ReplaceArgs),
     /// Health of lnraid's arrays (exit 0 healthy, 1 warning, 2 critical, 3 unknown).
+    #[command(after_help = examples::STATUS)]
     Status(StatusArgs),
     /// A member died: copy the node's files off the survivor (mounted read-only) to new media.
+    #[command(after_help = examples::RECOVER)]
     Recover(RecoverArgs),
+    /// Rehearse a disk failure and the recovery on throwaway loop devices (no real disk).
+    ///
+    /// In a private temp dir, on this machine's kernel and tools: setup of a generated node
+    /// directory, a member dies, status says critical, recover copies the node out (verified),
+    /// replace restores redundancy, a scrub is clean and the data reads back as written. Each
+    /// step's result and duration, then a verdict. Everything is removed on exit, Ctrl-C too.
+    /// Exit 0 passed, 1 a step failed, 3 cannot run here (the reason is printed).
+    #[command(after_help = examples::DRILL)]
+    Drill(DrillArgs),
     /// Generate a realistic Core Lightning data directory (for tests, benchmarks, demos).
-    #[command(hide = true)]
+    #[command(hide = true, after_help = examples::DEV_GEN)]
     DevGenNodeDir(GenArgs),
     /// Copy a directory with lnraid's copy engine, verify it, print per-phase timings
     /// (for scripts/bench-setup-copy).
-    #[command(hide = true)]
+    #[command(hide = true, after_help = examples::DEV_COPY)]
     DevCopyVerify(CopyVerifyArgs),
+    /// Write the man pages (section 8) and shell completions generated from these
+    /// definitions (for scripts/package).
+    #[command(hide = true, after_help = examples::DEV_SHIP)]
+    DevShipFiles(ShipFilesArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -166,10 +199,13 @@ pub struct CopyVerifyArgs {
 pub enum ScheduleCommand {
     /// Write the schedule for every lnraid array in the fstab: balance, scrub, and optionally
     /// the monitor. Idempotent; --dry-run shows the diff.
+    #[command(after_help = examples::SCHEDULE_INSTALL)]
     Install(Box<ScheduleInstallArgs>),
     /// Remove every file `schedule install` wrote (and disable its timers). Idempotent.
+    #[command(after_help = examples::SCHEDULE_REMOVE)]
     Remove(ScheduleTarget),
     /// What is installed, and when each job last ran and how it ended.
+    #[command(after_help = examples::SCHEDULE_SHOW)]
     Show(ScheduleShowArgs),
 }
 
@@ -369,4 +405,117 @@ pub struct ReplaceArgs {
     pub yes: bool,
     #[command(flatten)]
     pub host: crate::host::HostPaths,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DrillArgs {
+    /// The RAID backend to rehearse.
+    #[arg(long, value_enum, default_value = "btrfs")]
+    pub backend: DrillBackend,
+    /// Leave the temp dir (loop devices detached, nothing mounted) for inspection.
+    #[arg(long)]
+    pub keep: bool,
+    /// Size of each throwaway sparse-file device (they use little real space).
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = crate::types::size_arg)]
+    pub device_size: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DrillBackend {
+    /// btrfs RAID-1 (checksums, self-healing scrub).
+    Btrfs,
+    /// mdadm RAID-1; needs the kernel's md driver, skipped with the reason where it is missing.
+    Mdadm,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ShipFilesArgs {
+    /// Where to write man/ (lnraid.8, lnraid-<command>.8, ...) and completions/.
+    pub dir: PathBuf,
+}
+
+/// The examples at the end of each command's --help (2 to 4 real invocations each).
+mod examples {
+    pub const LNRAID: &str = "\
+Examples:
+  lnraid devices                      # which disks could hold the node, and why not the others
+  lnraid setup --lightning-dir ~/.lightning/bitcoin --device /dev/sdb --device /dev/sdc \\
+      --dry-run                       # the plan: literal commands and file edits
+  lnraid status                       # exit 0 healthy, 1 warning, 2 critical
+  lnraid drill                        # rehearse a disk failure on throwaway loop devices";
+    pub const DEVICES: &str = "\
+Examples:
+  lnraid devices
+  lnraid devices /dev/sdb /dev/sdc --lightning-dir ~/.lightning/bitcoin
+  lnraid devices --json --min-size 64G";
+    pub const SETUP: &str = "\
+Examples:
+  lnraid setup --lightning-dir /home/cln/.lightning/bitcoin \\
+      --device /dev/sdb --device /dev/sdc --dry-run
+  lnraid setup --lightning-dir /home/cln/.lightning/bitcoin \\
+      --device /dev/sdb --device /dev/sdc --owner cln --schedule systemd
+  lnraid setup --resume
+  lnraid setup --abort --dry-run";
+    pub const MAINTAIN: &str = "\
+Examples:
+  lnraid maintain scrub
+  lnraid maintain scrub /mnt/lnraid --limit 50M
+  lnraid maintain balance --dry-run";
+    pub const MONITOR: &str = "\
+Examples:
+  lnraid monitor
+  lnraid monitor --alert-command 'mail -s lnraid root' \\
+      --textfile /var/lib/prometheus/node-exporter/lnraid.prom";
+    pub const REPLACE: &str = "\
+Examples:
+  lnraid replace --old 2 --new /dev/sdd --dry-run
+  lnraid replace --old /dev/sdc --new /dev/sdd
+  lnraid replace --old 2 --new /dev/sdd --wipe /mnt/lnraid";
+    pub const STATUS: &str = "\
+Examples:
+  lnraid status
+  lnraid status --json /mnt/lnraid
+  lnraid -q status || echo \"lnraid: attention needed (exit $?)\"";
+    pub const RECOVER: &str = "\
+Examples:
+  lnraid recover --to /media/usb/rescue --dry-run
+  lnraid recover --to /media/usb/rescue --device /dev/sdb
+  lnraid recover --to /media/usb/rescue --all";
+    pub const DRILL: &str = "\
+Examples:
+  lnraid drill
+  lnraid drill --keep               # keep the temp dir and its log for a look afterwards
+  lnraid drill --device-size 2G";
+    pub const SCHEDULE: &str = "\
+Examples:
+  lnraid schedule install --dry-run
+  lnraid schedule install --scheduler systemd --monitor --scrub-limit 50M
+  lnraid schedule show
+  lnraid schedule remove";
+    pub const SCHEDULE_INSTALL: &str = "\
+Examples:
+  lnraid schedule install --dry-run
+  lnraid schedule install --scheduler cron --scrub-at '0 3 * * 0'
+  lnraid schedule install --monitor --alert-command 'mail -s lnraid root' \\
+      --textfile /var/lib/prometheus/node-exporter/lnraid.prom";
+    pub const SCHEDULE_REMOVE: &str = "\
+Examples:
+  lnraid schedule remove --dry-run
+  lnraid schedule remove --scheduler cron";
+    pub const SCHEDULE_SHOW: &str = "\
+Examples:
+  lnraid schedule show
+  lnraid schedule show --scheduler systemd";
+    pub const DEV_GEN: &str = "\
+Examples:
+  lnraid dev-gen-node-dir /tmp/node --db-size 64M
+  lnraid dev-gen-node-dir /tmp/node --hot-journal";
+    pub const DEV_COPY: &str = "\
+Examples:
+  lnraid dev-copy-verify /tmp/node /mnt/test/node
+  lnraid -v dev-copy-verify /tmp/node /mnt/test/node";
+    pub const DEV_SHIP: &str = "\
+Examples:
+  lnraid dev-ship-files target/ship
+  man -l target/ship/man/lnraid-setup.8";
 }

@@ -1,5 +1,11 @@
 //! The `lnraid` binary: parse arguments, set up logging, run, print the error once, exit with
 //! a documented code. Nothing else lives here.
+//!
+//! Output discipline: results go to stdout, diagnostics to stderr through `tracing` (level by
+//! -v/-q, overridden by `LNRAID_LOG`), in colour only when stderr is a terminal and `NO_COLOR`
+//! is unset or empty (no-color.org), so redirected logs never carry escape codes.
+
+use std::io::IsTerminal;
 
 use clap::Parser;
 use lnraid::app::{self, exit};
@@ -14,24 +20,20 @@ fn main() {
     unsafe {
         nix::libc::signal(nix::libc::SIGPIPE, nix::libc::SIG_DFL);
     }
-    let cli = Cli::parse();
-    let level = match (cli.quiet, cli.verbose) {
-        (true, _) => "error",
-        (false, 0) => "warn",
-        (false, 1) => "info",
-        (false, _) => "debug",
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // `--version` probes the tools only when asked (four short commands).
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayVersion => {
+            print!("{}", version_text());
+            std::process::exit(exit::OK);
+        }
+        Err(e) => e.exit(),
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("LNRAID_LOG").unwrap_or_else(|_| EnvFilter::new(level)),
-        )
-        .with_writer(std::io::stderr)
-        .without_time()
-        .with_target(false)
-        .init();
+    init_logging(&cli);
     let code = match app::run(cli, &RealRunner) {
         Ok(code) => code,
         Err(e) => {
+            // Not through tracing: the final error shows whatever LNRAID_LOG says.
             eprintln!(
                 "lnraid: error: {}",
                 lnraid::ui::sanitize_multiline(&format!("{e:#}"))
@@ -45,4 +47,40 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+fn init_logging(cli: &Cli) {
+    let level = match (cli.quiet, cli.verbose) {
+        (true, _) => "error",
+        (false, 0) => "info",
+        (false, 1) => "debug",
+        (false, _) => "trace",
+    };
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("LNRAID_LOG").unwrap_or_else(|_| EnvFilter::new(level)),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && !no_color)
+        .without_time()
+        .with_target(false)
+        .event_format(lnraid::ui::log::Format)
+        .init();
+}
+
+/// `lnraid 0.1.0 (git 1a2b3c4d5e6f)` and the versions of what it drives on this machine.
+fn version_text() -> String {
+    let v = lnraid::probe::versions::probe_versions(&RealRunner);
+    let or_missing = |v: Option<String>, pkg: &str| {
+        v.unwrap_or_else(|| format!("not found (Debian package {pkg})"))
+    };
+    format!(
+        "lnraid {}\nkernel {}\nbtrfs-progs {}\nmdadm {}\nutil-linux {}\n",
+        lnraid::cli::VERSION,
+        if v.kernel.is_empty() { "unknown".into() } else { v.kernel },
+        or_missing(v.btrfs_progs, "btrfs-progs"),
+        or_missing(v.mdadm, "mdadm"),
+        or_missing(v.util_linux, "util-linux"),
+    )
 }

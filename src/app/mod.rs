@@ -4,6 +4,7 @@
 
 mod devcopy;
 mod devices;
+mod drill;
 mod gen;
 pub mod ids;
 mod maintain;
@@ -13,6 +14,7 @@ mod recover;
 mod replace;
 mod schedule;
 mod setup;
+mod ship_files;
 mod status;
 
 use crate::cli::{Cli, Command};
@@ -43,6 +45,8 @@ pub fn run(cli: Cli, runner: &dyn Runner) -> anyhow::Result<i32> {
         Command::Recover(args) => recover::run(&args, runner),
         Command::DevGenNodeDir(args) => gen::run(&args),
         Command::DevCopyVerify(args) => devcopy::run(&args),
+        Command::Drill(args) => drill::run(&args, runner),
+        Command::DevShipFiles(args) => ship_files::run(&args),
     }
 }
 

@@ -4,6 +4,7 @@
 //! the screen or reorder text to make the confirmation lie.
 
 pub mod confirm;
+pub mod log;
 mod devices;
 pub mod progress;
 mod sanitize;
