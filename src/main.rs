@@ -78,7 +78,11 @@ fn version_text() -> String {
     format!(
         "lnraid {}\nkernel {}\nbtrfs-progs {}\nmdadm {}\nutil-linux {}\n",
         lnraid::cli::VERSION,
-        if v.kernel.is_empty() { "unknown".into() } else { v.kernel },
+        if v.kernel.is_empty() {
+            "unknown".into()
+        } else {
+            v.kernel
+        },
         or_missing(v.btrfs_progs, "btrfs-progs"),
         or_missing(v.mdadm, "mdadm"),
         or_missing(v.util_linux, "util-linux"),

@@ -199,7 +199,10 @@ mod tests {
         assert_eq!(Bytes::parse_human(" 50M "), Some(Bytes(50 << 20)));
         for bad in ["1BB", "1Q", "", "-1G", "1 G B", "G"] {
             let e = Bytes::parse_size(bad).unwrap_err().to_string();
-            assert!(e.starts_with(&format!("{bad:?} is not a size (")), "{bad}: {e}");
+            assert!(
+                e.starts_with(&format!("{bad:?} is not a size (")),
+                "{bad}: {e}"
+            );
             assert!(size_arg(bad).is_err(), "{bad}");
         }
         assert_eq!(size_arg("2G").unwrap(), "2G");

@@ -76,7 +76,10 @@ fn fstab_is_described_for_what_each_command_does_with_it() {
     let status = lnraid(&["status", "--help"]).stdout;
     assert!(status.contains("The fstab to read"), "{status}");
     let setup = lnraid(&["setup", "--help"]).stdout;
-    assert!(setup.contains("The fstab to add the array's entry to"), "{setup}");
+    assert!(
+        setup.contains("The fstab to add the array's entry to"),
+        "{setup}"
+    );
     assert!(!setup.contains("The fstab to read"), "{setup}");
 }
 
@@ -89,7 +92,13 @@ fn version_names_the_git_revision_and_the_tools() {
     let head = RealRunner
         .output(&Cmd::read_only(
             "git",
-            ["-C", env!("CARGO_MANIFEST_DIR"), "rev-parse", "--short=12", "HEAD"],
+            [
+                "-C",
+                env!("CARGO_MANIFEST_DIR"),
+                "rev-parse",
+                "--short=12",
+                "HEAD",
+            ],
         ))
         .ok()
         .filter(|o| o.status.success())
@@ -144,6 +153,12 @@ fn every_size_flag_rejects_a_bad_size_the_same_way() {
         );
     }
     // The same text parses where it is a size.
-    let out = lnraid(&["devices", "--min-size", "1GiB", "--json", "/nonexistent-dev"]);
+    let out = lnraid(&[
+        "devices",
+        "--min-size",
+        "1GiB",
+        "--json",
+        "/nonexistent-dev",
+    ]);
     assert!(!out.stderr.contains("is not a size"), "{}", out.stderr);
 }

@@ -35,7 +35,11 @@ fn leftovers(root: &Path) -> Vec<String> {
     for e in fs::read_dir("/sys/block").into_iter().flatten().flatten() {
         let backing = fs::read_to_string(e.path().join("loop/backing_file")).unwrap_or_default();
         if Path::new(backing.trim()).starts_with(root) {
-            left.push(format!("loop device {:?} over {}", e.file_name(), backing.trim()));
+            left.push(format!(
+                "loop device {:?} over {}",
+                e.file_name(),
+                backing.trim()
+            ));
         }
     }
     let root_s = root.to_str().unwrap();
@@ -66,10 +70,19 @@ fn drill_passes_and_prints_the_step_table() {
     let tmp = tempdir();
     let out = drill_in(tmp.path(), &[]);
     println!("{}", out.stdout);
-    assert_eq!(out.status, ExitStatus::Code(0), "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.status,
+        ExitStatus::Code(0),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert!(
-        lines.iter().any(|l| l.split_whitespace().collect::<Vec<_>>()[..] == ["step", "result", "time", "detail"]),
+        lines
+            .iter()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()[..]
+                == ["step", "result", "time", "detail"]),
         "no table header:\n{}",
         out.stdout
     );
@@ -83,11 +96,7 @@ fn drill_passes_and_prints_the_step_table() {
         let secs = rest[1].strip_suffix('s').unwrap_or_else(|| panic!("{row}"));
         assert!(secs.parse::<f64>().is_ok(), "duration in {row}");
     }
-    assert!(
-        out.stdout.contains("verdict: PASSED in "),
-        "{}",
-        out.stdout
-    );
+    assert!(out.stdout.contains("verdict: PASSED in "), "{}", out.stdout);
     assert_eq!(leftovers(tmp.path()), Vec::<String>::new());
 }
 
@@ -132,7 +141,11 @@ fn drill_interrupted_at_random_moments_leaves_nothing_behind() {
         );
         if code == "exit=130" {
             interrupted += 1;
-            assert!(out.stdout.contains("verdict: INTERRUPTED"), "{}", out.stdout);
+            assert!(
+                out.stdout.contains("verdict: INTERRUPTED"),
+                "{}",
+                out.stdout
+            );
         }
         let mut left = leftovers(tmp.path());
         if !keep.is_empty() {
@@ -146,7 +159,13 @@ fn drill_interrupted_at_random_moments_leaves_nothing_behind() {
                 fs::remove_dir_all(e.path()).unwrap();
             }
         }
-        assert_eq!(left, Vec::<String>::new(), "run {i}:\n{}\n{}", out.stdout, out.stderr);
+        assert_eq!(
+            left,
+            Vec::<String>::new(),
+            "run {i}:\n{}\n{}",
+            out.stdout,
+            out.stderr
+        );
     }
     assert!(
         interrupted >= 3,

@@ -359,7 +359,10 @@ mod local_time_tests {
         let s = "Sat Nov 21 12:59:51 2026";
         // GNU date reads the same local time zone the way btrfs wrote it.
         let date = RealRunner
-            .run_ok(&Cmd::read_only("date", ["-d", "2026-11-21 12:59:51", "+%s"]))
+            .run_ok(&Cmd::read_only(
+                "date",
+                ["-d", "2026-11-21 12:59:51", "+%s"],
+            ))
             .unwrap();
         assert_eq!(
             parse_btrfs_local_time(s),

@@ -105,9 +105,18 @@ mod tests {
         );
         assert!(!plain.contains('\x1b'));
         let colour = render(true, "debug", emit);
-        assert!(colour.contains("\x1b[1;31mlnraid: error: disk on fire\x1b[0m"), "{colour:?}");
-        assert!(colour.contains("\n[1/3] mkfs.btrfs\n"), "info stays plain: {colour:?}");
+        assert!(
+            colour.contains("\x1b[1;31mlnraid: error: disk on fire\x1b[0m"),
+            "{colour:?}"
+        );
+        assert!(
+            colour.contains("\n[1/3] mkfs.btrfs\n"),
+            "info stays plain: {colour:?}"
+        );
         // -q: errors only.
-        assert_eq!(render(false, "error", emit), "lnraid: error: disk on fire\n");
+        assert_eq!(
+            render(false, "error", emit),
+            "lnraid: error: disk on fire\n"
+        );
     }
 }

@@ -4,8 +4,8 @@
 //! the screen or reorder text to make the confirmation lie.
 
 pub mod confirm;
-pub mod log;
 mod devices;
+pub mod log;
 pub mod progress;
 mod sanitize;
 

@@ -49,7 +49,8 @@ fn install_signal_handlers() -> Result<()> {
     );
     for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
         // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-        unsafe { sigaction(sig, &action) }.with_context(|| format!("installing a {sig} handler"))?;
+        unsafe { sigaction(sig, &action) }
+            .with_context(|| format!("installing a {sig} handler"))?;
     }
     Ok(())
 }
@@ -58,21 +59,33 @@ fn install_signal_handlers() -> Result<()> {
 fn unavailable(backend: DrillBackend) -> Vec<String> {
     let mut why = Vec::new();
     if !nix::unistd::Uid::effective().is_root() {
-        why.push("the drill needs root (it attaches loop devices, makes filesystems, mounts)".into());
+        why.push(
+            "the drill needs root (it attaches loop devices, makes filesystems, mounts)".into(),
+        );
     }
     if !Path::new("/dev/loop-control").exists() {
         why.push("no /dev/loop-control: this kernel has no loop devices (modprobe loop)".into());
     }
     let fs = std::fs::read_to_string("/proc/filesystems").unwrap_or_default();
-    if !fs.lines().any(|l| l.split_whitespace().last() == Some("btrfs")) && backend == DrillBackend::Btrfs {
+    if !fs
+        .lines()
+        .any(|l| l.split_whitespace().last() == Some("btrfs"))
+        && backend == DrillBackend::Btrfs
+    {
         why.push("this kernel has no btrfs (not in /proc/filesystems; modprobe btrfs)".into());
     }
     if backend == DrillBackend::Mdadm && !Path::new("/proc/mdstat").exists() {
         why.push("skipped: this kernel has no md driver (no /proc/mdstat; modprobe md_mod), so an mdadm RAID-1 cannot be assembled here".into());
     }
-    let mut tools = vec![("losetup", "mount"), ("umount", "mount"), ("chattr", "e2fsprogs")];
+    let mut tools = vec![
+        ("losetup", "mount"),
+        ("umount", "mount"),
+        ("chattr", "e2fsprogs"),
+    ];
     match backend {
-        DrillBackend::Btrfs => tools.extend([("btrfs", "btrfs-progs"), ("mkfs.btrfs", "btrfs-progs")]),
+        DrillBackend::Btrfs => {
+            tools.extend([("btrfs", "btrfs-progs"), ("mkfs.btrfs", "btrfs-progs")])
+        }
         DrillBackend::Mdadm => tools.push(("mdadm", "mdadm")),
     }
     for (tool, pkg) in tools {
@@ -89,7 +102,10 @@ pub fn run(args: &DrillArgs, runner: &dyn Runner) -> Result<i32> {
         return Err(Refused(why).into());
     }
     let device_size = Bytes::parse_size(&args.device_size)?.0;
-    anyhow::ensure!(device_size >= 512 << 20, "--device-size: at least 512M (btrfs RAID-1 of a generated node)");
+    anyhow::ensure!(
+        device_size >= 512 << 20,
+        "--device-size: at least 512M (btrfs RAID-1 of a generated node)"
+    );
     let exe = std::env::current_exe().context("finding the lnraid binary")?;
     install_signal_handlers()?;
     let mut ws = Workspace::create(runner, args.keep)?;
@@ -116,7 +132,10 @@ pub fn run(args: &DrillArgs, runner: &dyn Runner) -> Result<i32> {
         println!("cleanup: {p}");
     }
     if kept {
-        println!("kept {} (loop devices detached, nothing mounted; drill.log has every command)", ws.dir.display());
+        println!(
+            "kept {} (loop devices detached, nothing mounted; drill.log has every command)",
+            ws.dir.display()
+        );
     }
     let code = match outcome {
         Outcome::Passed(secs) => {
@@ -124,7 +143,9 @@ pub fn run(args: &DrillArgs, runner: &dyn Runner) -> Result<i32> {
             exit::OK
         }
         Outcome::Failed(step) => {
-            println!("verdict: FAILED at {step}: fix that before trusting this machine with the node");
+            println!(
+                "verdict: FAILED at {step}: fix that before trusting this machine with the node"
+            );
             exit::FAILURE
         }
         Outcome::Interrupted => {
@@ -179,7 +200,12 @@ fn run_steps(d: &mut Drill<'_, '_>) -> Outcome {
                 return Outcome::Interrupted;
             }
             Err(e) => {
-                row(name, "FAILED", secs, &crate::ui::sanitize_multiline(&format!("{e:#}")));
+                row(
+                    name,
+                    "FAILED",
+                    secs,
+                    &crate::ui::sanitize_multiline(&format!("{e:#}")),
+                );
                 return Outcome::Failed(name);
             }
         }

@@ -134,7 +134,9 @@ impl<'w, 'r> Drill<'w, 'r> {
     }
 
     fn tool(&self, program: &str, args: &[&str]) -> Result<Output> {
-        Ok(self.runner.run_ok(&Cmd::mutating(program, args.iter().copied()))?)
+        Ok(self
+            .runner
+            .run_ok(&Cmd::mutating(program, args.iter().copied()))?)
     }
 
     /// Three sparse devices (two for the array, one spare) and a generated node directory.
@@ -215,7 +217,9 @@ impl<'w, 'r> Drill<'w, 'r> {
         self.tool("umount", &[&mp])?;
         let b = self.devs[1].clone();
         self.ws.detach(&b)?;
-        Ok(format!("array unmounted, {b} detached (gone, as a dead disk)"))
+        Ok(format!(
+            "array unmounted, {b} detached (gone, as a dead disk)"
+        ))
     }
 
     pub fn status_critical(&mut self) -> Result<String> {
@@ -246,7 +250,10 @@ impl<'w, 'r> Drill<'w, 'r> {
         self.expect(&args, 0)?;
         for (f, bytes) in &self.rescued_bytes {
             let got = fs::read(dest.join(f)).with_context(|| format!("rescued {f}"))?;
-            ensure!(&got == bytes, "the rescued {f} differs from what the node wrote");
+            ensure!(
+                &got == bytes,
+                "the rescued {f} differs from what the node wrote"
+            );
         }
         ensure!(dest.join("MANIFEST").is_file(), "recover wrote no MANIFEST");
         let conn = rusqlite::Connection::open_with_flags(
@@ -256,8 +263,14 @@ impl<'w, 'r> Drill<'w, 'r> {
         let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
         let v: String =
             conn.query_row("SELECT val FROM vars WHERE name='drill'", [], |r| r.get(0))?;
-        ensure!(check == "ok", "the rescued database: integrity_check says {check}");
-        ensure!(v == "written after setup", "the rescued database lacks the last commit");
+        ensure!(
+            check == "ok",
+            "the rescued database: integrity_check says {check}"
+        );
+        ensure!(
+            v == "written after setup",
+            "the rescued database lacks the last commit"
+        );
         Ok(format!(
             "{} files copied off {} (mounted read-only), equal, integrity_check ok",
             self.rescued_bytes.len(),
@@ -283,7 +296,11 @@ impl<'w, 'r> Drill<'w, 'r> {
     pub fn redundancy(&mut self) -> Result<String> {
         let mp = self.mp();
         if self.backend == DrillBackend::Btrfs {
-            let df = parse_df(&self.tool("btrfs", &["filesystem", "df", "--raw", &mp])?.stdout)?;
+            let df = parse_df(
+                &self
+                    .tool("btrfs", &["filesystem", "df", "--raw", &mp])?
+                    .stdout,
+            )?;
             let bad: Vec<String> = df
                 .groups
                 .iter()
@@ -304,7 +321,9 @@ impl<'w, 'r> Drill<'w, 'r> {
         args.extend(self.host_args());
         self.expect(&args, 0)?;
         if self.backend == DrillBackend::Btrfs {
-            let s = self.tool("btrfs", &["scrub", "status", "-R", &self.mp()])?.stdout;
+            let s = self
+                .tool("btrfs", &["scrub", "status", "-R", &self.mp()])?
+                .stdout;
             for key in ["uncorrectable_errors", "corrected_errors", "csum_errors"] {
                 let n = s
                     .lines()
@@ -330,7 +349,10 @@ impl<'w, 'r> Drill<'w, 'r> {
             differ.is_empty(),
             "differs from before the failure: {differ:?}"
         );
-        Ok(format!("{} entries identical (content, mode, owner)", now.len()))
+        Ok(format!(
+            "{} entries identical (content, mode, owner)",
+            now.len()
+        ))
     }
 }
 

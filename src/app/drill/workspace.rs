@@ -139,16 +139,23 @@ impl<'r> Workspace<'r> {
         if mnt.is_dir() && left.is_empty() {
             // setup makes the bare mountpoint immutable; the flag would block its removal.
             let s = mnt.to_string_lossy().into_owned();
-            let _ = self.runner.output(&Cmd::mutating("chattr", ["-i", s.as_str()]));
+            let _ = self
+                .runner
+                .output(&Cmd::mutating("chattr", ["-i", s.as_str()]));
         }
         for dev in std::mem::take(&mut self.loops) {
             if let Err(e) = self.detach_proven(&dev) {
-                left.push(format!("loop device {dev} still attached ({e:#}; losetup -d {dev})"));
+                left.push(format!(
+                    "loop device {dev} still attached ({e:#}; losetup -d {dev})"
+                ));
                 self.loops.push(dev);
             }
         }
         if !left.is_empty() {
-            left.push(format!("{} kept (something in it is still in use)", self.dir.display()));
+            left.push(format!(
+                "{} kept (something in it is still in use)",
+                self.dir.display()
+            ));
         } else if !self.keep && self.dir.exists() {
             if let Err(e) = fs::remove_dir_all(&self.dir) {
                 left.push(format!("could not remove {}: {e}", self.dir.display()));
@@ -172,10 +179,14 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        let oct = b.get(i + 1..i + 4).filter(|o| o.iter().all(|c| (b'0'..=b'7').contains(c)));
+        let oct = b
+            .get(i + 1..i + 4)
+            .filter(|o| o.iter().all(|c| (b'0'..=b'7').contains(c)));
         match (b[i], oct) {
             (b'\\', Some(o)) => {
-                let v = u32::from(o[0] - b'0') * 64 + u32::from(o[1] - b'0') * 8 + u32::from(o[2] - b'0');
+                let v = u32::from(o[0] - b'0') * 64
+                    + u32::from(o[1] - b'0') * 8
+                    + u32::from(o[2] - b'0');
                 out.push(v as u8);
                 i += 4;
             }
