@@ -52,7 +52,42 @@ fn write_man(cmd: &clap::Command, dir: &Path) -> Result<usize> {
         .source(format!("lnraid {}", crate::cli::VERSION));
     let path = dir.join(page.get_filename());
     let mut buf = Vec::new();
-    page.render(&mut buf)?;
+    page.render_title(&mut buf)?;
+    page.render_name_section(&mut buf)?;
+    page.render_synopsis_section(&mut buf)?;
+    page.render_description_section(&mut buf)?;
+    page.render_options_section(&mut buf)?;
+    if cmd.has_subcommands() {
+        page.render_subcommands_section(&mut buf)?;
+    }
+    buf.extend(examples_section(cmd).as_bytes());
+    if cmd.get_version().is_some() {
+        page.render_version_section(&mut buf)?;
+    }
     fs::write(&path, buf).with_context(|| format!("writing {}", path.display()))?;
     Ok(n + 1)
+}
+
+/// The `--help` examples as an EXAMPLES section, lines kept as written (no fill, no
+/// justification: a command line reflowed by the formatter could not be copied).
+fn examples_section(cmd: &clap::Command) -> String {
+    let Some(text) = cmd.get_after_help().map(|t| t.to_string()) else {
+        return String::new();
+    };
+    let body = text.strip_prefix("Examples:\n").unwrap_or(&text);
+    let mut r = roff::Roff::new();
+    r.control("SH", ["EXAMPLES"]).control("nf", []);
+    for line in body.lines() {
+        let l = line.strip_prefix("  ").unwrap_or(line);
+        if l.starts_with(' ') {
+            // A continuation line: indented as in --help (roff drops leading spaces).
+            r.control("RS", ["4"])
+                .text([roff::roman(l.trim_start())])
+                .control("RE", []);
+        } else {
+            r.text([roff::roman(l)]);
+        }
+    }
+    r.control("fi", []);
+    r.to_roff()
 }
