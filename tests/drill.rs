@@ -172,3 +172,72 @@ fn drill_interrupted_at_random_moments_leaves_nothing_behind() {
         "only {interrupted} of {runs} runs were interrupted mid-way"
     );
 }
+
+#[test]
+fn drill_refuses_where_it_cannot_run_and_says_why() {
+    // mdadm: this kernel has no md driver; the drill must say so and touch nothing.
+    if Path::new("/proc/mdstat").exists() {
+        println!(
+            "SKIPPED: drill_refuses (mdadm part): this kernel has md; the mdadm drill would run"
+        );
+    } else {
+        let tmp = tempdir();
+        let out = drill_in(tmp.path(), &["--backend", "mdadm"]);
+        assert_eq!(
+            out.status,
+            ExitStatus::Code(3),
+            "{}{}",
+            out.stdout,
+            out.stderr
+        );
+        assert!(out.stderr.contains("no md driver"), "{}", out.stderr);
+        assert_eq!(leftovers(tmp.path()), Vec::<String>::new());
+    }
+    // Not root: refused before anything is created (setpriv drops to nobody).
+    if !nix::unistd::Uid::effective().is_root() || lnraid::host::find_program("setpriv").is_none() {
+        println!(
+            "SKIPPED: drill_refuses (non-root part): needs root and setpriv to drop privileges"
+        );
+        return;
+    }
+    let tmp = tempdir();
+    fs::set_permissions(
+        tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let out = RealRunner
+        .output(
+            &Cmd::read_only(
+                "setpriv",
+                [
+                    "--reuid=65534",
+                    "--regid=65534",
+                    "--clear-groups",
+                    env!("CARGO_BIN_EXE_lnraid"),
+                    "drill",
+                ],
+            )
+            .env("TMPDIR", tmp.path().to_str().unwrap()),
+        )
+        .unwrap();
+    if out.stderr.contains("Permission denied") && !out.stderr.contains("lnraid") {
+        println!(
+            "SKIPPED: drill_refuses (non-root part): nobody cannot execute the test binary here"
+        );
+        return;
+    }
+    assert_eq!(
+        out.status,
+        ExitStatus::Code(3),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("the drill needs root"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(leftovers(tmp.path()), Vec::<String>::new());
+}

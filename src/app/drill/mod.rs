@@ -74,8 +74,13 @@ fn unavailable(backend: DrillBackend) -> Vec<String> {
     {
         why.push("this kernel has no btrfs (not in /proc/filesystems; modprobe btrfs)".into());
     }
-    if backend == DrillBackend::Mdadm && !Path::new("/proc/mdstat").exists() {
-        why.push("skipped: this kernel has no md driver (no /proc/mdstat; modprobe md_mod), so an mdadm RAID-1 cannot be assembled here".into());
+    if backend == DrillBackend::Mdadm {
+        if !Path::new("/proc/mdstat").exists() {
+            why.push("skipped: this kernel has no md driver (no /proc/mdstat; modprobe md_mod), so an mdadm RAID-1 cannot be assembled here".into());
+        }
+        if !setup_has_backend_flag() {
+            why.push("skipped: this lnraid build's setup has no --backend mdadm".into());
+        }
     }
     let mut tools = vec![
         ("losetup", "mount"),
@@ -94,6 +99,14 @@ fn unavailable(backend: DrillBackend) -> Vec<String> {
         }
     }
     why
+}
+
+/// Whether `lnraid setup` takes `--backend` (the mdadm backend is built separately).
+fn setup_has_backend_flag() -> bool {
+    use clap::CommandFactory;
+    crate::cli::Cli::command()
+        .find_subcommand("setup")
+        .is_some_and(|s| s.get_arguments().any(|a| a.get_id() == "backend"))
 }
 
 pub fn run(args: &DrillArgs, runner: &dyn Runner) -> Result<i32> {
