@@ -50,16 +50,24 @@ pub enum Command {
     )))]
     Setup(SetupArgs),
     /// Run a maintenance job now (what the schedule runs), with its safety checks and locks.
-    #[command(after_help = examples::MAINTAIN)]
+    #[command(after_help = examples::MAINTAIN, mut_arg("unit_dir", |a| a.hide(true)))]
     Maintain(MaintainArgs),
     /// Compare status with the last run and alert on changes (for a 5-minute timer).
-    #[command(after_help = examples::MONITOR)]
+    #[command(after_help = examples::MONITOR, mut_arg("unit_dir", |a| a.hide(true)))]
     Monitor(MonitorArgs),
     /// Replace a failed or failing member and restore full redundancy.
-    #[command(after_help = examples::REPLACE)]
+    #[command(after_help = examples::REPLACE, mut_arg("unit_dir", |a| a.hide(true)))]
     Replace(ReplaceArgs),
     /// Health of lnraid's arrays (exit 0 healthy, 1 warning, 2 critical, 3 unknown).
-    #[command(after_help = examples::STATUS)]
+    // --unit-dir is accepted everywhere (one set of host flags for scripts) but shown only
+    // where the command writes units.
+    #[command(
+        after_help = examples::STATUS,
+        mut_arg("unit_dir", |a| a.hide(true)),
+        mut_arg("state_dir", |a| a.help(
+            "Where to read lnraid's records (setup's devices, unfinished journals, the last scrub)"
+        ))
+    )]
     Status(StatusArgs),
     /// A member died: copy the node's files off the survivor (mounted read-only) to new media.
     #[command(after_help = examples::RECOVER)]

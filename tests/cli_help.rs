@@ -81,6 +81,13 @@ fn fstab_is_described_for_what_each_command_does_with_it() {
         "{setup}"
     );
     assert!(!setup.contains("The fstab to read"), "{setup}");
+    // --unit-dir only where the command writes units.
+    assert!(setup.contains("--unit-dir"), "{setup}");
+    for cmd in ["status", "monitor", "replace"] {
+        let help = lnraid(&[cmd, "--help"]).stdout;
+        assert!(!help.contains("--unit-dir"), "{cmd}: {help}");
+    }
+    assert!(status.contains("Where to read lnraid's records"), "{status}");
 }
 
 #[test]
