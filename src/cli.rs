@@ -15,6 +15,12 @@ pub struct Cli {
     /// Only errors on stderr.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Kill a read-only command (a probe such as lsblk, blkid, btrfs ... show) that runs
+    /// longer than SECS, and fail naming it. Default: 10 s for lsblk/blkid/findmnt, 30 s for
+    /// the rest; 0: no limit. Long mutating commands (scrub, balance, replace, mkfs) are
+    /// never timed.
+    #[arg(long, global = true, value_name = "SECS", env = "LNRAID_TIMEOUT", value_parser = crate::exec::timeout::parse_secs)]
+    pub timeout: Option<f64>,
     #[command(subcommand)]
     pub command: Command,
 }
