@@ -14,7 +14,7 @@ use crate::exec::Runner;
 use crate::host::Lock;
 use crate::plan::setup::plan_setup;
 use crate::plan::{render_plan, Plan, Tag};
-use crate::ui::confirm::{confirm_destruction, describe_targets};
+use crate::ui::confirm::{confirm_destruction, confirm_erase, describe_targets};
 use crate::ui::sanitize_multiline;
 use journal::{Journal, JournalState};
 use preflight::{preflight, Preflight};
@@ -82,7 +82,11 @@ pub fn run(args: &SetupArgs, runner: &dyn Runner) -> Result<i32> {
         .iter()
         .map(|b| (b.clone(), prepared.snapshot.identity(&b.path).cloned()))
         .collect();
-    if !confirm_destruction(&format!("\n{}", describe_targets(&targets)), args.yes)? {
+    if !confirm_erase(
+        &format!("\n{}", describe_targets(&targets)),
+        &targets,
+        args.yes,
+    )? {
         return Err(Refused(vec!["not confirmed; nothing was changed".into()]).into());
     }
     let mut j = Journal::new(&host.state_dir, prepared.request, plan);
