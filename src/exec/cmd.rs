@@ -144,6 +144,11 @@ impl fmt::Display for Cmd {
     }
 }
 
+/// A path quoted for a POSIX shell (see [`shell_quote`]), for advice printed as a command line.
+pub fn quote_path(p: &std::path::Path) -> String {
+    shell_quote(&p.to_string_lossy())
+}
+
 /// Quotes `s` for a POSIX shell: bare when it only holds safe characters, else single-quoted
 /// with embedded quotes as `'\''`. Control characters are kept inside the quotes verbatim;
 /// the UI layer sanitizes before printing to a terminal.

@@ -9,6 +9,8 @@
 //! repeated (STYLE.md rule 10). No child outlives lnraid (`children`), and no read-only
 //! command runs without a time limit (`timeout`).
 
+#[cfg(test)]
+mod advice_tests;
 mod children;
 mod cmd;
 mod fake;
@@ -18,7 +20,7 @@ mod record;
 pub(crate) mod testproc;
 pub mod timeout;
 
-pub use cmd::{shell_quote, Cmd, Effect, Limit};
+pub use cmd::{quote_path, shell_quote, Cmd, Effect, Limit};
 pub use fake::FakeRunner;
 pub use real::RealRunner;
 pub use record::Recorder;

@@ -132,7 +132,7 @@ fn same_replacement(args: &ReplaceArgs, j: &execute::ReplaceJournal) -> Result<(
         r.new.path,
         j.path.display(),
         r.old_devid,
-        r.new.path
+        crate::exec::shell_quote(&r.new.path.to_string())
     )])
     .into())
 }

@@ -171,9 +171,10 @@ fn finish(j: &mut Journal) -> Result<i32> {
         ));
     }
     out.push_str(&format!(
-        "\nThe original directory is kept, unchanged, at {aside}.\n  It is a second copy of your node's state: NEVER start lightningd from it; running two nodes\n  from copies of the same state can lose your channel funds. Once the node has run well from\n  the array, remove it: rm -rf -- '{aside}'\nNext: start lightningd. Record of this setup: {}\n",
+        "\nThe original directory is kept, unchanged, at {aside}.\n  It is a second copy of your node's state: NEVER start lightningd from it; running two nodes\n  from copies of the same state can lose your channel funds. Once the node has run well from\n  the array, remove it: rm -rf -- {aside_q}\nNext: start lightningd. Record of this setup: {}\n",
         record.display(),
         aside = r.aside().display(),
+        aside_q = crate::exec::quote_path(&r.aside()),
     ));
     print!("{}", sanitize_multiline(&out));
     Ok(exit::OK)
