@@ -86,6 +86,11 @@ pub struct SetupArgs {
     /// devices. Never overrides a device in use.
     #[arg(long)]
     pub wipe: bool,
+    /// Accept loop devices whose backing files share a disk with each other or with the
+    /// node's directory: for rehearsals on throwaway loop devices only (no real redundancy).
+    /// A backing file on the array itself is always refused.
+    #[arg(long, env = "LNRAID_ALLOW_LOOP_ON_SHARED_DISK", hide_short_help = true, value_parser = clap::builder::BoolishValueParser::new())]
+    pub allow_loop_on_shared_disk: bool,
     /// Print the plan (commands, file changes) and change nothing.
     #[arg(long)]
     pub dry_run: bool,

@@ -4,6 +4,8 @@
 mod abort;
 pub(crate) mod execute;
 mod journal;
+mod loops;
+mod paths;
 pub(crate) mod preflight;
 
 use anyhow::{Context, Result};
