@@ -244,11 +244,20 @@ fn state_fixtures_have_the_values_status_judges() {
     for v in ["6.2", "6.14"] {
         let r = parse_replace_status(&read(&format!("btrfs-replace-status/{v}-replacing.txt")))
             .unwrap();
-        assert_eq!(r.state, ReplaceState::Running { percent: Percent(2080) }, "{v}");
+        assert_eq!(
+            r.state,
+            ReplaceState::Running {
+                percent: Percent(2080)
+            },
+            "{v}"
+        );
         let failed =
             parse_replace_status(&read(&format!("btrfs-replace-status/{v}-failed-full.txt")))
                 .unwrap();
-        assert!(matches!(failed.state, ReplaceState::Canceled), "{v}: {failed:?}");
+        assert!(
+            matches!(failed.state, ReplaceState::Canceled),
+            "{v}: {failed:?}"
+        );
         let full = parse_usage(&read(&format!(
             "btrfs-filesystem-usage/{v}-raid1-full-raw.txt"
         )))

@@ -407,7 +407,10 @@ mod tests {
             let t = fs.replace_target().unwrap();
             assert_eq!(t.path, Some(DevPath::new("/dev/loop2")));
             assert_eq!(t.size, Bytes(1 << 30));
-            assert_eq!(fs.members().map(|d| d.devid).collect::<Vec<_>>(), vec![1, 2]);
+            assert_eq!(
+                fs.members().map(|d| d.devid).collect::<Vec<_>>(),
+                vec![1, 2]
+            );
         }
         let fs = one(fixture!("6.2-raid1-replacing-raw.txt"));
         assert_eq!(fs.devices[0].used, Bytes(659292160));
