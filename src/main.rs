@@ -27,7 +27,7 @@ fn main() {
             print!("{}", version_text());
             std::process::exit(exit::OK);
         }
-        Err(e) => e.exit(),
+        Err(e) => usage_error(e),
     };
     init_logging(&cli);
     let code = match app::run(cli, &RealRunner) {
@@ -71,13 +71,17 @@ fn init_logging(cli: &Cli) {
 
 /// `lnraid 0.1.0 (git 1a2b3c4d5e6f)` and the versions of what it drives on this machine.
 fn version_text() -> String {
-    let v = lnraid::probe::versions::probe_versions(&RealRunner);
+    let head = format!("lnraid {}\n", lnraid::cli::VERSION);
+    let v = match lnraid::probe::versions::probe_versions(&RealRunner) {
+        Ok(v) => v,
+        // A tool hung even on --version: say so rather than guess.
+        Err(e) => return format!("{head}tool versions unknown: {e}\n"),
+    };
     let or_missing = |v: Option<String>, pkg: &str| {
         v.unwrap_or_else(|| format!("not found (Debian package {pkg})"))
     };
     format!(
-        "lnraid {}\nkernel {}\nbtrfs-progs {}\nmdadm {}\nutil-linux {}\n",
-        lnraid::cli::VERSION,
+        "{head}kernel {}\nbtrfs-progs {}\nmdadm {}\nutil-linux {}\n",
         if v.kernel.is_empty() {
             "unknown".into()
         } else {
@@ -87,4 +91,18 @@ fn version_text() -> String {
         or_missing(v.mdadm, "mdadm"),
         or_missing(v.util_linux, "util-linux"),
     )
+}
+
+/// clap's usage errors exit 2; for `status` and `monitor` that would read as CRITICAL to
+/// Nagios and cron, so there they exit 3 (UNKNOWN). `--help`/`--version` exit 0 as usual.
+fn usage_error(e: clap::Error) -> ! {
+    let nagios = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .is_some_and(|c| c == "status" || c == "monitor");
+    if nagios && e.use_stderr() {
+        let _ = e.print();
+        std::process::exit(app::exit::NAGIOS_UNKNOWN);
+    }
+    e.exit()
 }

@@ -122,7 +122,7 @@ pub fn run(args: &DrillArgs, runner: &dyn Runner) -> Result<i32> {
     let exe = std::env::current_exe().context("finding the lnraid binary")?;
     install_signal_handlers()?;
     let mut ws = Workspace::create(runner, args.keep)?;
-    let v = crate::probe::versions::probe_versions(runner);
+    let v = crate::probe::versions::probe_versions(runner)?;
     println!(
         "lnraid drill: {} RAID-1 on throwaway loop devices in {}\n  kernel {}, btrfs-progs {}, lnraid {}\n",
         match args.backend {
