@@ -44,6 +44,30 @@ fn problem<'a>(s: &'a ArrayStatus, code: &str) -> &'a Problem {
         .unwrap_or_else(|| panic!("no {code} in {:?}", codes(s)))
 }
 
+/// Every problem code the rules can emit is in README.md's status table.
+#[test]
+fn readme_documents_every_problem_code() {
+    let readme = include_str!("../../README.md");
+    let section = readme.split("## `lnraid status`").nth(1).unwrap();
+    let section = section.split("\n## ").next().unwrap();
+    let code = regex::Regex::new(r#"\n\s*"([a-z_]+)",\n"#).unwrap();
+    let mut n = 0;
+    for src in [
+        include_str!("mod.rs"),
+        include_str!("rules.rs"),
+        include_str!("space.rs"),
+    ] {
+        for c in code.captures_iter(src) {
+            let c = &c[1];
+            if c.len() > 4 && c.contains('_') {
+                assert!(section.contains(&format!("`{c}`")), "README lacks `{c}`");
+                n += 1;
+            }
+        }
+    }
+    assert!(n >= 20, "only {n} codes found in the rules");
+}
+
 #[test]
 fn read_write_mount_is_healthy_and_options_are_not_repeated() {
     let f = mounted(fx!("mountinfo/6.18.44-fc-v1045-btrfs-rw.txt"));
