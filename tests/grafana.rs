@@ -1,8 +1,10 @@
 //! contrib/grafana/lnraid.json queries only metrics lnraid really writes: the metric names
-//! are extracted from every PromQL expression in the dashboard and checked against the names
-//! in textfiles `lnraid monitor --textfile` produced here — one with no array (every family
-//! still has its TYPE line) and, where device tests can run, one of a real, scrubbed array.
-//! A metric renamed in src/app/metrics.rs without the dashboard following fails here.
+//! are extracted from every PromQL expression in the dashboard and checked against the
+//! families lnraid documents (`app::metrics::METRICS`, which the monitor test keeps equal to
+//! README) and the names in textfiles `lnraid monitor --textfile` produced here — one with no
+//! array and, where device tests can run, one of a real, scrubbed array (every name written
+//! must be documented too; some families, like a running operation's progress, only appear
+//! while it runs). A metric renamed without the dashboard following fails here.
 
 #[path = "common/array.rs"]
 mod array;
@@ -149,6 +151,16 @@ fn every_metric_the_dashboard_queries_is_one_lnraid_writes() {
             written.extend(written_names(&text));
         }
     }
+    let documented: BTreeSet<String> = lnraid::app::metrics::METRICS
+        .iter()
+        .map(|(name, _, _)| name.to_string())
+        .collect();
+    let undocumented: Vec<&String> = written.difference(&documented).collect();
+    assert!(
+        undocumented.is_empty(),
+        "written but not in METRICS: {undocumented:?}"
+    );
+    let written: BTreeSet<String> = written.union(&documented).cloned().collect();
     let missing: Vec<&String> = queried.difference(&written).collect();
     assert!(
         missing.is_empty(),

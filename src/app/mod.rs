@@ -8,7 +8,7 @@ mod drill;
 mod gen;
 pub mod ids;
 mod maintain;
-mod metrics;
+pub mod metrics;
 mod monitor;
 mod recover;
 mod replace;
