@@ -22,7 +22,12 @@ use crate::schedule::Scheduler;
 /// The `doctor --json` document (schemas/doctor.schema.json).
 #[derive(Debug, Serialize)]
 pub struct DoctorDoc {
+    /// Always `lnraid-doctor`.
+    pub format: &'static str,
     pub version: u32,
+    /// RFC 3339 UTC, seconds.
+    pub generated_at: String,
+    pub host: String,
     pub lightning_dir: PathBuf,
     pub network: String,
     pub discovery: DiscoveryDoc,
@@ -79,8 +84,12 @@ pub fn run(args: &DoctorArgs, runner: &dyn Runner) -> anyhow::Result<i32> {
     let findings = grouped(findings);
     let v = verdict(&findings);
     if args.json {
+        let now = jiff::Timestamp::now();
         let doc = DoctorDoc {
+            format: "lnraid-doctor",
             version: DOCTOR_JSON_VERSION,
+            generated_at: now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            host: crate::alert::hostname(),
             lightning_dir: node.dir.clone(),
             network: node.network.clone(),
             discovery: discovery_doc(&node),
