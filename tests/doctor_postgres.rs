@@ -302,6 +302,22 @@ fn postgres_async_sync_role_setting_and_stopped_standby() {
         summary(&doc)
     );
 
+    // A DSN that reaches the standby, not the primary.
+    let primary_dsn = c.dsn();
+    n.net_config(&format!(
+        "wallet={}\n",
+        primary_dsn.replace(&c.primary.to_string(), &c.standby.to_string())
+    ));
+    let (_, doc, _) = n.doctor(&[]);
+    assert_eq!(
+        severity(&doc, "postgresql", "primary"),
+        "warn",
+        "{}",
+        summary(&doc)
+    );
+    n.net_config(&format!("wallet={primary_dsn}\n"));
+    assert!(findings(&n.doctor(&[]).1, "postgresql", Some("primary")).is_empty());
+
     // 3. The node's role turns synchronous commit off in its database.
     c.sql("ALTER ROLE lightning IN DATABASE lightningdb SET synchronous_commit = local");
     let (_, doc, _) = n.doctor(&[]);

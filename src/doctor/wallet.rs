@@ -288,3 +288,73 @@ mod tests {
         assert_eq!(parse_dsn("mysql://x"), None);
     }
 }
+
+#[cfg(test)]
+mod placement_tests {
+    use super::*;
+    use crate::probe::mounts::parse_mountinfo;
+    use std::collections::BTreeSet;
+
+    fn loc(line: &str, dev: u64, disks: &[&str], usb: &[&str]) -> Location {
+        Location {
+            path: "/x".into(),
+            st_dev: dev,
+            mount: parse_mountinfo(line).unwrap().pop(),
+            disks: disks.iter().map(|s| s.to_string()).collect(),
+            usb: usb.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>(),
+            loops: Vec::new(),
+        }
+    }
+
+    const ROOT: &str = "22 1 8:1 / / rw - ext4 /dev/sda1 rw\n";
+
+    fn checks(r: &Location) -> Vec<(&'static str, Severity)> {
+        placement(&loc(ROOT, 1, &["sda"], &[]), r)
+            .iter()
+            .map(|f| (f.check, f.severity))
+            .collect()
+    }
+
+    #[test]
+    fn storage_kinds() {
+        let nfs3 = loc(
+            "30 22 0:50 / /mnt/nas rw - nfs nas:/x rw,vers=3,addr=10.0.0.2\n",
+            2,
+            &[],
+            &[],
+        );
+        assert_eq!(checks(&nfs3), vec![("network_fs", Severity::Warn)]);
+        let nfs4 = loc(
+            "30 22 0:50 / /mnt/nas rw - nfs4 nas:/x rw,vers=4.2\n",
+            2,
+            &[],
+            &[],
+        );
+        assert_eq!(checks(&nfs4), vec![("storage", Severity::Ok)]);
+        let usb = loc(
+            "31 22 8:17 / /mnt/usb rw - ext4 /dev/sdb1 rw\n",
+            3,
+            &["sdb"],
+            &["sdb"],
+        );
+        assert_eq!(checks(&usb), vec![("usb", Severity::Warn)]);
+        let tmp = loc("32 22 0:40 / /dev/shm rw - tmpfs tmpfs rw\n", 4, &[], &[]);
+        assert_eq!(checks(&tmp), vec![("volatile", Severity::High)]);
+        let other = loc(
+            "33 22 8:33 / /mnt/b rw - ext4 /dev/sdc1 rw\n",
+            5,
+            &["sdc"],
+            &[],
+        );
+        assert_eq!(checks(&other), vec![("separate_disk", Severity::Ok)]);
+        let part = loc(
+            "34 22 8:2 / /mnt/p2 rw - ext4 /dev/sda2 rw\n",
+            6,
+            &["sda"],
+            &[],
+        );
+        assert_eq!(checks(&part), vec![("same_disk", Severity::High)]);
+        let same = loc(ROOT, 1, &["sda"], &[]);
+        assert_eq!(checks(&same), vec![("same_filesystem", Severity::High)]);
+    }
+}
