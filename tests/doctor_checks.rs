@@ -355,3 +355,19 @@ fn emergency_recover_empty_warns() {
         summary(&doc)
     );
 }
+
+#[test]
+fn unknown_wallet_scheme_warns() {
+    let n = Node::new();
+    n.net_config("wallet=sqlite:///typo/lightningd.sqlite3\n");
+    let (_, doc, _) = n.doctor(&[]);
+    assert_eq!(
+        severity(&doc, "discovery", "wallet"),
+        "warn",
+        "{}",
+        summary(&doc)
+    );
+    n.net_config(&format!("wallet=sqlite3://{}\n", n.db().display()));
+    let (_, doc, _) = n.doctor(&[]);
+    assert!(doctor_kit::findings(&doc, "discovery", Some("wallet")).is_empty());
+}

@@ -168,6 +168,14 @@ fn discovery_findings(node: &Node) -> Vec<Finding> {
             "pass --lightning-dir (and --network)",
         ));
     }
+    if let Some(w) = node.opt("wallet").filter(|w| parse_dsn(w).is_none()) {
+        out.push(d(
+            "wallet",
+            Severity::Warn,
+            format!("--wallet={} is neither sqlite3:// nor postgres://: doctor assumed the default database", crate::doctor::postgres::redact(w)),
+            "check the wallet= line; lightningd refuses a DSN it does not understand",
+        ));
+    }
     for p in &node.opts.problems {
         out.push(d(
             "config",

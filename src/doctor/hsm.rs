@@ -134,7 +134,7 @@ pub fn check(node: &Node, runner: &dyn Runner) -> Vec<Finding> {
         )),
         None => {}
     }
-    let bytes = match std::fs::read(&path) {
+    let mut bytes = match std::fs::read(&path) {
         Ok(b) => b,
         Err(e) => {
             out.push(f(
@@ -147,6 +147,8 @@ pub fn check(node: &Node, runner: &dyn Runner) -> Vec<Finding> {
         }
     };
     let kind = classify(&bytes);
+    // Do not leave the secret in freed memory longer than needed.
+    bytes.fill(0);
     drop(bytes);
     let opt = node.flag("encrypted-hsm") || node.flag("hsm-passphrase");
     let (sev, fix) = match (kind, kind.needs_passphrase(), opt) {
