@@ -194,6 +194,33 @@ fn lnraid_layer_on_a_real_array() {
         summary(&doc)
     );
 
+    // Snapshot age, from the hotcopy layout beside the node's home: stale, then fresh.
+    let home = fs::canonicalize(&env.dir).unwrap();
+    let snaps = home
+        .parent()
+        .unwrap()
+        .join(".lnraid-snapshots")
+        .join(home.file_name().unwrap());
+    fs::create_dir_all(snaps.join("2020-01-01T00:00:00Z")).unwrap();
+    let doc = doctor(&host, &env.dir, &[]);
+    assert_eq!(
+        severity(&doc, "lnraid", "snapshot_age"),
+        "warn",
+        "{}",
+        summary(&doc)
+    );
+    let now = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    fs::create_dir_all(snaps.join(now)).unwrap();
+    let doc = doctor(&host, &env.dir, &[]);
+    assert_eq!(
+        severity(&doc, "lnraid", "snapshot_age"),
+        "ok",
+        "{}",
+        summary(&doc)
+    );
+
     // Schedule with an alert command, then a recorded scrub.
     let out = env.lnraid_host(&[
         "schedule",

@@ -219,6 +219,7 @@ fn lnraid_facts(args: &DoctorArgs, runner: &dyn Runner, node: &Node) -> lnraid::
         return facts;
     };
     facts.subvolume = is_subvolume(&node.dir);
+    facts.snapshots = lnraid::read_snapshots(&node.dir, jiff::Timestamp::now());
     let db = node.db_path();
     facts.nocow = read_header(&db).ok().and_then(|h| h.nocow);
     let mut installed = String::new();

@@ -7,7 +7,9 @@
 
 use std::path::Path;
 
-use super::sources::{GUIDE_FS_REDUNDANCY, LNRAID_NOCOW, LNRAID_SCHEDULE, LNRAID_STATUS};
+use super::sources::{
+    GUIDE_FILE_BACKUPS, GUIDE_FS_REDUNDANCY, LNRAID_NOCOW, LNRAID_SCHEDULE, LNRAID_STATUS,
+};
 use super::{Finding, Severity, Strategy};
 use crate::records::JobRecord;
 use crate::status::{ArrayStatus, Severity as StatusSeverity};
@@ -29,6 +31,35 @@ pub struct Facts {
     pub alert_configured: bool,
     /// Unix time monitor last delivered an alert for the array (0: never).
     pub last_alert: u64,
+    /// `lnraid snapshot`s of the directory: (count, age of the newest in seconds).
+    pub snapshots: Option<(usize, u64)>,
+}
+
+/// A snapshot older than this is stale (the hotcopy schedule takes them at least daily).
+pub const SNAPSHOT_MAX_AGE_SECS: u64 = 2 * 86_400;
+
+/// `lnraid snapshot`'s snapshots of `dir`: `<parent>/.lnraid-snapshots/<name>/<RFC 3339 UTC>`
+/// directories (the hotcopy layout); (count, age of the newest). `None` when there are none.
+pub fn read_snapshots(dir: &Path, now: jiff::Timestamp) -> Option<(usize, u64)> {
+    let home = std::fs::canonicalize(dir).ok()?;
+    let sdir = home
+        .parent()?
+        .join(".lnraid-snapshots")
+        .join(home.file_name()?);
+    let times: Vec<jiff::Timestamp> = std::fs::read_dir(sdir)
+        .ok()?
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .parse::<jiff::Timestamp>()
+                .ok()
+        })
+        .collect();
+    let newest = times.iter().max()?;
+    let age = now.as_second().saturating_sub(newest.as_second()).max(0) as u64;
+    Some((times.len(), age))
 }
 
 fn f(check: &'static str, sev: Severity, ev: String, fix: &str, src: &'static str) -> Finding {
@@ -169,5 +200,51 @@ pub fn judge(dir: &Path, x: &Facts) -> Vec<Finding> {
             LNRAID_STATUS,
         )),
     }
+    match x.snapshots {
+        Some((n, age)) if age > SNAPSHOT_MAX_AGE_SECS => out.push(f(
+            "snapshot_age",
+            Severity::Warn,
+            format!("{n} lnraid snapshot(s); the newest is {} h old", age / 3600),
+            "`lnraid snapshot create` (and schedule it); snapshots live on the same array: they undo mistakes, not a lost array",
+            GUIDE_FILE_BACKUPS,
+        )),
+        Some((n, age)) => out.push(f(
+            "snapshot_age",
+            Severity::Ok,
+            format!("{n} lnraid snapshot(s); the newest is {age} s old (same array: not a backup against losing it)"),
+            "",
+            GUIDE_FILE_BACKUPS,
+        )),
+        None => {}
+    }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_ages_from_the_hotcopy_layout() {
+        let t = tempfile::tempdir().unwrap();
+        let home = t.path().join("bitcoin");
+        std::fs::create_dir(&home).unwrap();
+        let now: jiff::Timestamp = "2026-12-01T18:00:00Z".parse().unwrap();
+        assert_eq!(read_snapshots(&home, now), None);
+        let s = t.path().join(".lnraid-snapshots/bitcoin");
+        for n in ["2026-11-25T00:00:00Z", "2026-11-28T18:00:00Z", "not-a-time"] {
+            std::fs::create_dir_all(s.join(n)).unwrap();
+        }
+        std::fs::write(s.join("2026-11-30T00:00:00Z.json"), "{}").unwrap();
+        assert_eq!(read_snapshots(&home, now), Some((2, 3 * 86_400)));
+        let facts = |snap| Facts {
+            snapshots: snap,
+            array: None,
+            ..Facts::default()
+        };
+        // Without an array the snapshot check is not reached (nothing of lnraid's in use).
+        assert!(judge(&home, &facts(Some((2, 3 * 86_400))))
+            .iter()
+            .all(|f| f.check != "snapshot_age"));
+    }
 }
