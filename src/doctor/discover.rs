@@ -80,11 +80,9 @@ fn named(req: &Request) -> Named {
     }
 }
 
-/// Discovers the node (never fails: what could not be read is recorded in `rpc.errors` or
-/// `opts.problems`, and becomes a finding).
-pub fn discover(runner: &dyn Runner, req: &Request) -> Node {
-    let mut opts = Options::default();
-    let (dir, base, mut network) = match named(req) {
+/// `$LIGHTNINGDIR`, the base, and the network when the request or the base config names it.
+fn dirs(req: &Request) -> (PathBuf, PathBuf, Option<String>) {
+    match named(req) {
         Named::NetworkDir(d) => {
             let guess = d
                 .file_name()
@@ -104,7 +102,14 @@ pub fn discover(runner: &dyn Runner, req: &Request) -> Node {
                 .unwrap_or_else(|| "bitcoin".into());
             (b.join(&n), b, Some(n))
         }
-    };
+    }
+}
+
+/// Discovers the node (never fails: what could not be read is recorded in `rpc.errors` or
+/// `opts.problems`, and becomes a finding).
+pub fn discover(runner: &dyn Runner, req: &Request) -> Node {
+    let mut opts = Options::default();
+    let (dir, base, mut network) = dirs(req);
     let running = processes_using(&dir);
     let proc_args: Vec<String> = running
         .first()

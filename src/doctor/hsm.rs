@@ -100,6 +100,42 @@ pub fn check(node: &Node, runner: &dyn Runner) -> Vec<Finding> {
             "make hsm_secret a plain file inside $LIGHTNINGDIR (a symlink can dangle after a restore)",
         )];
     }
+    let mut out = mode_and_owner(node, &meta);
+    let mut bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) => {
+            out.push(f(
+                "readable",
+                Severity::Error,
+                format!("{}: {e}", path.display()),
+                "run doctor as root or as the node's user",
+            ));
+            return out;
+        }
+    };
+    let kind = classify(&bytes);
+    // Do not leave the secret in freed memory longer than needed.
+    bytes.fill(0);
+    drop(bytes);
+    let opt = node.flag("encrypted-hsm") || node.flag("hsm-passphrase");
+    let (sev, fix) = match (kind, kind.needs_passphrase(), opt) {
+        (Kind::Empty, _, _) => (Severity::Error, "hsm_secret is empty: restore it from your offline copy"),
+        (_, true, false) => (Severity::Warn, "the secret needs a passphrase but neither --encrypted-hsm nor --hsm-passphrase is set: lightningd will not start unattended"),
+        (_, false, true) => (Severity::Warn, "a passphrase option is set but the secret is not encrypted: drop the option"),
+        _ => (Severity::Ok, ""),
+    };
+    out.push(f(
+        "type",
+        sev,
+        format!("{} ({} bytes)", kind.word(), meta.len()),
+        fix,
+    ));
+    out.extend(node_id(node, runner, &path, kind));
+    out
+}
+
+/// Mode 0400 and the node's user as owner.
+fn mode_and_owner(node: &Node, meta: &std::fs::Metadata) -> Vec<Finding> {
     let mut out = Vec::new();
     let mode = meta.mode() & 0o7777;
     if mode & 0o077 != 0 {
@@ -134,36 +170,6 @@ pub fn check(node: &Node, runner: &dyn Runner) -> Vec<Finding> {
         )),
         None => {}
     }
-    let mut bytes = match std::fs::read(&path) {
-        Ok(b) => b,
-        Err(e) => {
-            out.push(f(
-                "readable",
-                Severity::Error,
-                format!("{}: {e}", path.display()),
-                "run doctor as root or as the node's user",
-            ));
-            return out;
-        }
-    };
-    let kind = classify(&bytes);
-    // Do not leave the secret in freed memory longer than needed.
-    bytes.fill(0);
-    drop(bytes);
-    let opt = node.flag("encrypted-hsm") || node.flag("hsm-passphrase");
-    let (sev, fix) = match (kind, kind.needs_passphrase(), opt) {
-        (Kind::Empty, _, _) => (Severity::Error, "hsm_secret is empty: restore it from your offline copy"),
-        (_, true, false) => (Severity::Warn, "the secret needs a passphrase but neither --encrypted-hsm nor --hsm-passphrase is set: lightningd will not start unattended"),
-        (_, false, true) => (Severity::Warn, "a passphrase option is set but the secret is not encrypted: drop the option"),
-        _ => (Severity::Ok, ""),
-    };
-    out.push(f(
-        "type",
-        sev,
-        format!("{} ({} bytes)", kind.word(), meta.len()),
-        fix,
-    ));
-    out.extend(node_id(node, runner, &path, kind));
     out
 }
 
