@@ -222,3 +222,36 @@ fn rpc_failure_falls_back_to_config_files() {
     assert_eq!(severity(&doc, "backup_plugin", "no_lock"), "error");
     assert_eq!(severity(&doc, "hsm_secret", "node_id"), "info");
 }
+
+#[test]
+fn missing_directory_is_error_and_default_is_home() {
+    let n = Node::new();
+    let gone = n.tmp.path().join("no/such/regtest");
+    let out = n.lnraid(&[
+        "doctor",
+        "--json",
+        "--lightning-dir",
+        gone.to_str().unwrap(),
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        severity(&doc, "discovery", "directory"),
+        "error",
+        "{}",
+        summary(&doc)
+    );
+    assert_eq!(doc["network"], "regtest", "named after the directory");
+    assert_eq!(out.status.code(), Some(3));
+    // No --lightning-dir: $HOME/.lightning/<network from the base config>.
+    let home = n.tmp.path();
+    fs::create_dir_all(home.join(".lightning/signet")).unwrap();
+    fs::write(home.join(".lightning/config"), "signet\n").unwrap();
+    let out = n.lnraid(&["doctor", "--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        doc["lightning_dir"],
+        home.join(".lightning/signet").to_str().unwrap(),
+        "{doc:#}"
+    );
+    assert_eq!(doc["network"], "signet");
+}
