@@ -240,3 +240,74 @@ pub fn free_bytes(p: &Path) -> Option<u64> {
     let s = nix::sys::statvfs::statvfs(p).ok()?;
     Some(s.blocks_available() as u64 * s.fragment_size() as u64)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::os::unix::fs::symlink;
+
+    /// A sysfs tree: sda (USB) and sdb with one partition each, md0 over both partitions,
+    /// dm-0 over md0, and loop3 with a backing file.
+    fn fake_sys(root: &Path) {
+        let dev = root.join("devices");
+        let usb = dev.join("pci0000:00/0000:00:14.0/usb2/2-1/host6/block/sda");
+        let sata = dev.join("pci0000:00/ata1/host0/block/sdb");
+        for (disk, part) in [(&usb, "sda1"), (&sata, "sdb1")] {
+            fs::create_dir_all(disk.join(part)).unwrap();
+            fs::write(disk.join(part).join("partition"), "1\n").unwrap();
+        }
+        let virt = dev.join("virtual/block");
+        for v in ["md0", "dm-0", "loop3"] {
+            fs::create_dir_all(virt.join(v).join("slaves")).unwrap();
+        }
+        fs::create_dir_all(virt.join("loop3/loop")).unwrap();
+        fs::write(virt.join("loop3/loop/backing_file"), "/srv/img/a.img\n").unwrap();
+        let class = root.join("class/block");
+        fs::create_dir_all(&class).unwrap();
+        symlink(&usb, class.join("sda")).unwrap();
+        symlink(usb.join("sda1"), class.join("sda1")).unwrap();
+        symlink(&sata, class.join("sdb")).unwrap();
+        symlink(sata.join("sdb1"), class.join("sdb1")).unwrap();
+        for v in ["md0", "dm-0", "loop3"] {
+            symlink(virt.join(v), class.join(v)).unwrap();
+        }
+        fs::write(virt.join("md0/slaves/sda1"), "").unwrap();
+        fs::write(virt.join("md0/slaves/sdb1"), "").unwrap();
+        fs::write(virt.join("dm-0/slaves/md0"), "").unwrap();
+    }
+
+    fn walk(sys: &Path, k: &str) -> Location {
+        let mut loc = Location {
+            path: "/".into(),
+            st_dev: 0,
+            mount: None,
+            disks: BTreeSet::new(),
+            usb: BTreeSet::new(),
+            loops: Vec::new(),
+        };
+        leaves(sys, k, 0, &mut loc);
+        loc
+    }
+
+    #[test]
+    fn partitions_slaves_usb_and_loops() {
+        let t = tempfile::tempdir().unwrap();
+        fake_sys(t.path());
+        let dm = walk(t.path(), "dm-0");
+        assert_eq!(dm.disks, ["sda", "sdb"].map(String::from).into());
+        assert_eq!(dm.usb, ["sda"].map(String::from).into());
+        let p = walk(t.path(), "sdb1");
+        assert_eq!(p.disks, ["sdb"].map(String::from).into());
+        assert!(
+            !dm.shared_disks(&p).is_empty(),
+            "md over sdb1 shares sdb with sdb1"
+        );
+        let l = walk(t.path(), "loop3");
+        assert_eq!(
+            l.loops,
+            vec![("loop3".to_string(), "/srv/img/a.img".to_string())]
+        );
+        assert!(l.describe().contains("loop over /srv/img/a.img"));
+    }
+}
