@@ -255,3 +255,35 @@ fn missing_directory_is_error_and_default_is_home() {
     );
     assert_eq!(doc["network"], "signet");
 }
+
+#[test]
+fn hung_rpc_times_out_and_falls_back() {
+    let n = Node::new();
+    n.script("lightning-cli", "sleep 60\n");
+    let _sock = n.rpc_socket();
+    n.net_config("important-plugin=/p/backup.py\n");
+    let out = lnraid::exec::Runner::output(
+        &lnraid::exec::RealRunner,
+        &n.lnraid_cmd(&[
+            "doctor",
+            "--json",
+            "--lightning-dir",
+            n.dir.to_str().unwrap(),
+        ])
+        .env("LNRAID_RPC_TIMEOUT", "1"),
+    )
+    .expect("run lnraid");
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let rpc = findings(&doc, "discovery", Some("rpc"));
+    assert_eq!(rpc.len(), 3, "{}", summary(&doc));
+    assert!(
+        rpc.iter().all(|f| f["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("timed out after 1 s")),
+        "{}",
+        summary(&doc)
+    );
+    // The config files still gave the plugin line.
+    assert_eq!(severity(&doc, "backup_plugin", "no_lock"), "error");
+}

@@ -11,8 +11,18 @@ use serde_json::Value;
 use super::confile::Options;
 use crate::exec::{Cmd, Runner};
 
-/// Seconds one RPC call may take.
+/// Seconds one RPC call may take by default.
 pub const RPC_TIMEOUT_SECS: u32 = 10;
+
+/// The RPC timeout: `LNRAID_RPC_TIMEOUT` seconds when set to a positive number (a slow node
+/// on a small board), else [`RPC_TIMEOUT_SECS`].
+pub fn rpc_timeout() -> u32 {
+    std::env::var("LNRAID_RPC_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|v| *v > 0)
+        .unwrap_or(RPC_TIMEOUT_SECS)
+}
 
 /// A plugin the node reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +50,7 @@ pub fn cli_cmd(
     as_user: Option<(u32, u32)>,
     method: &[&str],
 ) -> Cmd {
-    let mut argv: Vec<String> = vec!["-k".into(), "2".into(), RPC_TIMEOUT_SECS.to_string()];
+    let mut argv: Vec<String> = vec!["-k".into(), "2".into(), rpc_timeout().to_string()];
     if let Some((uid, gid)) = as_user {
         argv.extend([
             "setpriv".into(),
@@ -62,8 +72,10 @@ pub fn cli_cmd(
 /// Runs one RPC call; the parsed JSON or why not.
 pub fn call(runner: &dyn Runner, cmd: &Cmd) -> Result<Value, String> {
     let out = runner.output(cmd).map_err(|e| e.to_string())?;
-    if out.status.code() == Some(124) {
-        return Err(format!("`{cmd}` timed out after {RPC_TIMEOUT_SECS} s"));
+    // coreutils timeout: 124 after SIGTERM, 137 when the -k grace had to SIGKILL it.
+    if matches!(out.status.code(), Some(124 | 137)) {
+        let secs = cmd.args.get(2).map(String::as_str).unwrap_or("?");
+        return Err(format!("`{cmd}` timed out after {secs} s"));
     }
     if !out.status.success() {
         return Err(format!(
