@@ -99,11 +99,7 @@ pub fn run(args: &DoctorArgs, runner: &dyn Runner) -> anyhow::Result<i32> {
         };
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        let title = format!(
-            "lnraid doctor: {} ({})",
-            node.dir.display(),
-            node.opts_source
-        );
+        let title = format!("lnraid doctor: {}", node.dir.display());
         print!(
             "{}",
             crate::ui::sanitize_multiline(&render::render(&title, &findings))
