@@ -371,3 +371,18 @@ fn unknown_wallet_scheme_warns() {
     let (_, doc, _) = n.doctor(&[]);
     assert!(doctor_kit::findings(&doc, "discovery", Some("wallet")).is_empty());
 }
+
+#[test]
+fn missing_database_warns() {
+    let n = Node::new();
+    let (_, doc, _) = n.doctor(&[]);
+    assert!(doctor_kit::findings(&doc, "discovery", Some("database")).is_empty());
+    fs::remove_file(n.db()).unwrap();
+    let (_, doc, _) = n.doctor(&[]);
+    assert_eq!(
+        severity(&doc, "discovery", "database"),
+        "warn",
+        "{}",
+        summary(&doc)
+    );
+}

@@ -164,6 +164,18 @@ fn discovery_findings(node: &Node) -> Vec<Finding> {
             "pass --lightning-dir (and --network)",
         ));
     }
+    let db = node.db_path();
+    if node.is_sqlite() && node.dir.is_dir() && !db.exists() {
+        out.push(d(
+            "database",
+            Severity::Warn,
+            format!(
+                "no database at {}: a node that never started, or the wrong directory",
+                db.display()
+            ),
+            "pass the node's --lightning-dir (and --network), or --config",
+        ));
+    }
     if let Some(w) = node.opt("wallet").filter(|w| parse_dsn(w).is_none()) {
         out.push(d(
             "wallet",
