@@ -7,7 +7,7 @@
 //!
 //! Client: `psql` through the runner, not a Rust driver: the same libpq that lightningd links
 //! parses the DSN (URI forms, `?sslmode=`, host lists), the command shows up copy-pasteable in
-//! evidence and logs, it runs under `timeout` like every other tool, and it adds no async
+//! evidence and logs, it runs under the exec layer's time limit like every other tool, and it adds no async
 //! runtime to the build. The password never appears on a command line or in output: it goes
 //! into a 0600 PGPASSFILE in a private temp dir, and the DSN is shown redacted.
 
@@ -112,29 +112,24 @@ const SQL_SETTINGS: &str = "SELECT current_setting('synchronous_commit'), curren
 const SQL_REPLICATION: &str = "SELECT coalesce(application_name, ''), coalesce(state, '?'), coalesce(sync_state, '?') FROM pg_stat_replication";
 
 fn psql(dsn: &SplitDsn, passfile: Option<&std::path::Path>, sql: &str) -> Cmd {
-    let mut c = Cmd::read_only(
-        "timeout",
-        [
-            "-k".to_string(),
-            "2".into(),
-            PSQL_TIMEOUT_SECS.to_string(),
-            "psql".into(),
-            "-X".into(),
-            "-A".into(),
-            "-t".into(),
-            "-q".into(),
-            "-w".into(),
-            "-v".into(),
-            "ON_ERROR_STOP=1".into(),
-            "-F".into(),
-            "|".into(),
-            "-d".into(),
-            dsn.dsn.clone(),
-            "-c".into(),
-            sql.into(),
-        ],
-    )
-    .env("PGCONNECT_TIMEOUT", "5");
+    let args = [
+        "-X",
+        "-A",
+        "-t",
+        "-q",
+        "-w",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-F",
+        "|",
+        "-d",
+    ];
+    let mut c = Cmd::read_only("psql", args)
+        .arg(dsn.dsn.clone())
+        .arg("-c")
+        .arg(sql)
+        .env("PGCONNECT_TIMEOUT", "5")
+        .timeout(std::time::Duration::from_secs(PSQL_TIMEOUT_SECS.into()));
     if let Some(p) = passfile {
         c = c.env("PGPASSFILE", p.display().to_string());
     }

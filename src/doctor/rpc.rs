@@ -1,15 +1,16 @@
 //! Asking the running node: `lightning-cli listconfigs`, `plugin list` and `getinfo`, through
-//! the runner, under coreutils `timeout` (a hung RPC must not hang doctor), as the node's user
+//! the runner, under the exec layer's time limit (a hung RPC must not hang doctor), as the node's user
 //! when doctor runs as root. The parsers are pure and accept both `listconfigs` shapes: the
 //! `configs` object of lightningd >= 23.08 (`value_str`, `values_str`, `set`, ...) and the flat
 //! object of older releases.
 
 use std::path::Path;
+use std::time::Duration;
 
 use serde_json::Value;
 
 use super::confile::Options;
-use crate::exec::{Cmd, Runner};
+use crate::exec::{Cmd, CmdError, Runner};
 
 /// Seconds one RPC call may take by default.
 pub const RPC_TIMEOUT_SECS: u32 = 10;
@@ -41,8 +42,8 @@ pub struct Info {
     pub channels: u64,
 }
 
-/// The command line for `lightning-cli <method>`, wrapped in `timeout`, and in `setpriv` to
-/// drop to `uid:gid` when given.
+/// The command line for `lightning-cli <method>`, in `setpriv` to drop to `uid:gid` when
+/// given, killed (with its process group, by the exec layer) after [`rpc_timeout`] seconds.
 pub fn cli_cmd(
     base: &Path,
     network: &str,
@@ -50,33 +51,38 @@ pub fn cli_cmd(
     as_user: Option<(u32, u32)>,
     method: &[&str],
 ) -> Cmd {
-    let mut argv: Vec<String> = vec!["-k".into(), "2".into(), rpc_timeout().to_string()];
+    let mut argv: Vec<String> = Vec::new();
     if let Some((uid, gid)) = as_user {
         argv.extend([
-            "setpriv".into(),
             format!("--reuid={uid}"),
             format!("--regid={gid}"),
             "--clear-groups".into(),
+            "lightning-cli".into(),
         ]);
     }
-    argv.push("lightning-cli".into());
     argv.push(format!("--lightning-dir={}", base.display()));
     argv.push(format!("--network={network}"));
     if let Some(f) = rpc_file {
         argv.push(format!("--rpc-file={}", f.display()));
     }
     argv.extend(method.iter().map(|s| s.to_string()));
-    Cmd::read_only("timeout", argv)
+    let program = if as_user.is_some() {
+        "setpriv"
+    } else {
+        "lightning-cli"
+    };
+    Cmd::read_only(program, argv).timeout(Duration::from_secs(rpc_timeout().into()))
 }
 
 /// Runs one RPC call; the parsed JSON or why not.
 pub fn call(runner: &dyn Runner, cmd: &Cmd) -> Result<Value, String> {
-    let out = runner.output(cmd).map_err(|e| e.to_string())?;
-    // coreutils timeout: 124 after SIGTERM, 137 when the -k grace had to SIGKILL it.
-    if matches!(out.status.code(), Some(124 | 137)) {
-        let secs = cmd.args.get(2).map(String::as_str).unwrap_or("?");
-        return Err(format!("`{cmd}` timed out after {secs} s"));
-    }
+    let out = match runner.output(cmd) {
+        Ok(o) => o,
+        Err(CmdError::TimedOut { after, .. }) => {
+            return Err(format!("`{cmd}` timed out after {} s", after.as_secs()))
+        }
+        Err(e) => return Err(e.to_string()),
+    };
     if !out.status.success() {
         return Err(format!(
             "`{cmd}` failed ({}): {}",
@@ -239,7 +245,8 @@ mod tests {
         );
         assert_eq!(
             c.to_string(),
-            "timeout -k 2 10 setpriv --reuid=1000 --regid=1000 --clear-groups lightning-cli --lightning-dir=/h/.lightning --network=regtest getinfo"
+            "setpriv --reuid=1000 --regid=1000 --clear-groups lightning-cli --lightning-dir=/h/.lightning --network=regtest getinfo"
         );
+        assert_eq!(c.limit, crate::exec::Limit::After(Duration::from_secs(10)));
     }
 }

@@ -1,7 +1,7 @@
-//! JSON Schema validation by python3-jsonschema (Debian package `python3-jsonschema`,
-//! installed by scripts/install-deps), the same approach as the status helper's
-//! tests/common/schema.rs (kept separate until both land; then one can go). Without the
-//! validator the test prints a visible SKIPPED line.
+//! JSON Schema validation for tests, by python3-jsonschema (Debian package
+//! `python3-jsonschema`, installed by scripts/install-deps): the documents lnraid writes are
+//! checked against the schema files in `schemas/`. Without the validator a test prints a
+//! visible SKIPPED line instead of passing silently.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -31,9 +31,9 @@ pub fn schema_path(name: &str) -> PathBuf {
         .join(format!("{name}.schema.json"))
 }
 
-/// Validates every document; false (after a SKIPPED line) without a validator; panics with
-/// every violation otherwise. Returns the validator's verdict line on success.
-pub fn validate(name: &str, docs: &[serde_json::Value]) -> Result<bool, String> {
+/// Validates every document against `schemas/<name>.schema.json`. Returns false (after a
+/// SKIPPED line) when no validator is installed; panics with every violation otherwise.
+pub fn validate(name: &str, docs: &[serde_json::Value]) -> bool {
     assert!(!docs.is_empty(), "no {name} documents to validate");
     let input = serde_json::to_vec(docs).unwrap();
     let schema = schema_path(name);
@@ -42,16 +42,21 @@ pub fn validate(name: &str, docs: &[serde_json::Value]) -> Result<bool, String> 
         Ok(o) => o,
         Err(e) => {
             println!("SKIPPED: {name} schema validation: python3 not runnable ({e}); apt-get install python3-jsonschema");
-            return Ok(false);
+            return false;
         }
     };
     if out.stdout.trim() == "NO-VALIDATOR" {
         println!("SKIPPED: {name} schema validation: python3-jsonschema not installed (scripts/install-deps)");
-        return Ok(false);
+        return false;
     }
-    if out.status.success() && out.stdout.trim_end().ends_with("OK") {
-        Ok(true)
-    } else {
-        Err(format!("{}{}", out.stdout, out.stderr))
-    }
+    assert!(
+        out.status.success() && out.stdout.trim_end().ends_with("OK"),
+        "{} documents do not match {}:\n{}{}\n{}",
+        name,
+        schema.display(),
+        out.stdout,
+        out.stderr,
+        serde_json::to_string_pretty(docs).unwrap()
+    );
+    true
 }
