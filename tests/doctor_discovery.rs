@@ -287,3 +287,49 @@ fn hung_rpc_times_out_and_falls_back() {
     // The config files still gave the plugin line.
     assert_eq!(severity(&doc, "backup_plugin", "no_lock"), "error");
 }
+
+#[test]
+fn rpc_runs_as_the_nodes_user() {
+    if !nix::unistd::Uid::effective().is_root() {
+        println!("SKIPPED: rpc_runs_as_the_nodes_user: needs root to start a node as another user");
+        return;
+    }
+    let n = Node::new();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(n.tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let out_dir = n.mkdir("uid-out");
+    fs::set_permissions(&out_dir, fs::Permissions::from_mode(0o777)).unwrap();
+    n.fake_cli(
+        r#"{"configs": {}}"#,
+        r#"{"plugins": []}"#,
+        r#"{"id": "02cc"}"#,
+    );
+    // Record the uid the fake lightning-cli ran as.
+    let cli = n.bin.join("lightning-cli");
+    let body = fs::read_to_string(&cli).unwrap().replace(
+        "#!/bin/sh\n",
+        &format!("#!/bin/sh\nid -u >> '{}/uids'\n", out_dir.display()),
+    );
+    fs::write(&cli, body).unwrap();
+    let _sock = n.rpc_socket();
+    // The fake node runs as nobody (65534).
+    let exe = n.tmp.path().join("lightningd");
+    fs::copy("/bin/sh", &exe).unwrap();
+    let script = format!(
+        "setpriv --reuid=65534 --regid=65534 --clear-groups '{}' -c 'sleep 300; :' lightningd '--lightning-dir={}' --network=regtest >/dev/null 2>&1 & echo $!",
+        exe.display(),
+        n.base.display()
+    );
+    let pid: i32 = doctor_kit::sh(&script).stdout.trim().parse().unwrap();
+    let _p = doctor_kit::Proc(pid);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let (_, doc, _) = n.doctor(&[]);
+    assert_eq!(doc["discovery"]["lightningd_pids"][0], pid, "{doc:#}");
+    let uids = fs::read_to_string(out_dir.join("uids")).unwrap_or_default();
+    assert_eq!(
+        uids.lines().collect::<Vec<_>>(),
+        vec!["65534"; 3],
+        "{}",
+        summary(&doc)
+    );
+}
