@@ -4,6 +4,7 @@
 
 mod devcopy;
 mod devices;
+mod doctor;
 mod drill;
 mod gen;
 pub mod ids;
@@ -49,6 +50,7 @@ pub fn run(cli: Cli, runner: &dyn Runner) -> anyhow::Result<i32> {
         Command::Maintain(args) => maintain::run(&args, runner),
         Command::Monitor(args) => monitor::run(&args, runner),
         Command::Recover(args) => recover::run(&args, runner),
+        Command::Doctor(args) => doctor::run(&args, runner),
         Command::DevGenNodeDir(args) => gen::run(&args),
         Command::DevCopyVerify(args) => devcopy::run(&args),
         Command::Drill(args) => drill::run(&args, runner),
