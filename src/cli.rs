@@ -137,6 +137,15 @@ pub struct RecoverArgs {
         value_name = "DIR"
     )]
     pub lock_dir: PathBuf,
+    /// Where lnraid keeps its records: the members and generations `status`, `monitor` and
+    /// `replace` last saw, which recover checks to refuse a stale disk.
+    #[arg(
+        long,
+        env = "LNRAID_STATE_DIR",
+        default_value = "/var/lib/lnraid",
+        value_name = "DIR"
+    )]
+    pub state_dir: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
