@@ -195,6 +195,15 @@ pub fn observe(
 /// are logged at debug level and never change the caller's verdict.
 pub fn observe_mounted(runner: &dyn Runner, state_dir: &Path, mp: &Path, by: &str) {
     let result = (|| -> Result<()> {
+        // Only a btrfs mounted exactly there: `filesystem show` of a plain directory on a
+        // btrfs root would describe the root filesystem.
+        let mounts = crate::probe::mounts::read_mounts(Path::new("/proc/self/mountinfo"))?;
+        if !mounts
+            .iter()
+            .any(|m| m.mountpoint == mp && m.fstype == "btrfs")
+        {
+            anyhow::bail!("no btrfs is mounted at {}", mp.display());
+        }
         let fs = crate::probe::btrfs::show::probe_show(runner, mp)?;
         let [one] = fs.as_slice() else {
             anyhow::bail!(
@@ -214,6 +223,51 @@ pub fn observe_mounted(runner: &dyn Runner, state_dir: &Path, mp: &Path, by: &st
     if let Err(e) = result {
         tracing::debug!(mountpoint = %mp.display(), error = %format!("{e:#}"), "member record not updated");
     }
+}
+
+/// [`observe_mounted`] for each of `mountpoints` (the hook `status` and `monitor` call).
+pub fn observe_all<'a>(
+    runner: &dyn Runner,
+    state_dir: &Path,
+    mountpoints: impl IntoIterator<Item = &'a Path>,
+    by: &str,
+) {
+    for mp in mountpoints {
+        observe_mounted(runner, state_dir, mp, by);
+    }
+}
+
+/// The hook `lnraid replace` calls when a replacement finished: devid `old_devid` of the array
+/// mounted at `mp` was replaced by `new_path`. Reads the replacement's superblock (its device
+/// UUID is the old member's, its generation is the line below which a disk carrying that UUID
+/// is the one replaced out) and the members now present.
+pub fn replaced(
+    runner: &dyn Runner,
+    state_dir: &Path,
+    mp: &Path,
+    old_devid: u64,
+    old_path: Option<String>,
+    new_path: &str,
+) -> Result<()> {
+    let sb = probe_superblock(runner, Path::new(new_path))
+        .with_context(|| format!("reading the superblock of {new_path}"))?;
+    let fs = crate::probe::btrfs::show::probe_show(runner, mp)?;
+    let members: Vec<String> = fs
+        .iter()
+        .filter(|f| f.uuid == sb.fsid)
+        .flat_map(|f| f.devices.iter())
+        .filter(|d| !d.missing)
+        .filter_map(|d| d.path.as_ref().map(|p| p.to_string()))
+        .collect();
+    let entry = ReplacedMember {
+        devid: old_devid,
+        dev_uuid: Some(sb.dev_uuid.clone()),
+        old_path,
+        new_path: new_path.to_string(),
+        replaced_utc: now_rfc3339(),
+        generation: sb.generation,
+    };
+    record_replacement(runner, state_dir, &sb.fsid, entry, &members)
 }
 
 /// Adds a replacement (and the members seen right after it) to the record.

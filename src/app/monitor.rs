@@ -115,6 +115,13 @@ pub fn reasons(
 pub fn run(args: &MonitorArgs, runner: &dyn Runner) -> Result<i32> {
     let ctx = super::status::ctx_from(&args.host, None);
     let (arrays, overall) = super::status::collect(runner, &ctx, args.mountpoint.as_deref())?;
+    // Hook (recover): see app::status::run.
+    crate::members::observe_all(
+        runner,
+        &ctx.state_dir,
+        arrays.iter().map(|a| a.facts.mountpoint.as_path()),
+        "monitor",
+    );
     let now = now_unix();
     for a in &arrays {
         let Some(uuid) = a.facts.uuid.clone() else {

@@ -44,6 +44,14 @@ pub fn ctx_from(host: &crate::host::HostPaths, lightning_dir: Option<PathBuf>) -
 pub fn run(args: &StatusArgs, runner: &dyn Runner) -> anyhow::Result<i32> {
     let ctx = ctx_from(&args.host, args.lightning_dir.clone());
     let (arrays, overall) = collect(runner, &ctx, args.mountpoint.as_deref())?;
+    // Hook (recover): record each mounted array's members and generations for `lnraid
+    // recover`'s stale-disk check. Best effort; never changes the verdict.
+    crate::members::observe_all(
+        runner,
+        &ctx.state_dir,
+        arrays.iter().map(|a| a.facts.mountpoint.as_path()),
+        "status",
+    );
     if args.json {
         let doc = serde_json::json!({
             "version": STATUS_JSON_VERSION,

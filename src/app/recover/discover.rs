@@ -21,7 +21,7 @@ use crate::probe::lsblk::{lsblk_cmd, parse_lsblk};
 use crate::probe::mounts::{read_mounts, Mount, PID1_MOUNTINFO};
 use crate::probe::snapshot::resolve_device;
 use crate::probe::sysfs::Sysfs;
-use crate::recover::generations::{choose_members, describe, Seen};
+use crate::recover::generations::{choose_members, Seen};
 use crate::recover::select::{choose_array, ArrayChoice, Candidate, SelectError};
 use crate::types::{DevNum, DevPath, FsUuid};
 
@@ -138,11 +138,7 @@ fn newest_members(
         .and_then(|d| resolve_device(d).ok())
         .map(|r| r.path);
     let set = choose_members(&seen, record.as_ref(), given.as_ref()).map_err(Refused)?;
-    ignored.extend(
-        set.ignored
-            .iter()
-            .map(|(s, w)| (s.path.clone(), format!("{} ({})", w, describe(s)))),
-    );
+    ignored.extend(set.ignored.iter().map(|(s, w)| (s.path.clone(), w.clone())));
     let members = choice
         .members
         .iter()
