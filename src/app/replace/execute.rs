@@ -15,9 +15,11 @@ use crate::config::atomic::write_atomic_no_backup;
 use crate::exec::{Cmd, Runner};
 use crate::plan::{Action, Plan, Step};
 use crate::policy::{classify_request, PolicyContext};
-use crate::probe::btrfs::replace::{probe_replace_status, ReplaceState};
+use crate::probe::btrfs::replace::{
+    explain_failure, probe_replace_status, replace_kernel_lines, ReplaceState,
+};
 use crate::probe::snapshot::{probe_snapshot, resolve_device, ProbeSources};
-use crate::ui::progress::Progress;
+use crate::ui::progress::{Progress, Unit};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReplaceJournal {
@@ -190,7 +192,7 @@ fn recheck_new(j: &ReplaceJournal, runner: &dyn Runner, args: &ReplaceArgs) -> R
 fn run_replace(runner: &dyn Runner, cmd: &Cmd, mp: &Path) -> Result<()> {
     let out = std::thread::scope(|s| {
         let worker = s.spawn(|| runner.output(cmd));
-        let mut bar = Progress::new("replacing", 10_000);
+        let mut bar = Progress::with_unit("replacing", 10_000, Unit::Percent);
         while !worker.is_finished() {
             std::thread::sleep(Duration::from_millis(500));
             if let Ok(st) = probe_replace_status(runner, mp) {
@@ -207,13 +209,21 @@ fn run_replace(runner: &dyn Runner, cmd: &Cmd, mp: &Path) -> Result<()> {
     let st = probe_replace_status(runner, mp)?;
     match st.state {
         ReplaceState::Finished if out.status.success() => Ok(()),
-        ReplaceState::Canceled => bail!("the replacement was canceled (`btrfs replace cancel`?)"),
-        other => bail!(
-            "`{cmd}` ended {} with replace state {other:?}: {}",
-            out.status,
-            crate::exec::stderr_tail(&out.stderr)
+        _ => bail!(
+            "`{cmd}` did not finish: {}",
+            failure_cause(runner, &out.stderr)
         ),
     }
+}
+
+/// The real cause of a replacement that stopped: the kernel's lines (dmesg, read through the
+/// runner) and progs' error, never a guess from the status (which says "canceled" for all).
+fn failure_cause(runner: &dyn Runner, progs_stderr: &str) -> String {
+    let kernel = runner
+        .run_ok(&Cmd::read_only("dmesg", std::iter::empty::<&str>()))
+        .map(|o| replace_kernel_lines(&o.stdout))
+        .unwrap_or_default();
+    explain_failure(progs_stderr, &kernel).message()
 }
 
 fn wait_for_replace(runner: &dyn Runner, mp: &Path) -> Result<()> {
@@ -224,7 +234,10 @@ fn wait_for_replace(runner: &dyn Runner, mp: &Path) -> Result<()> {
     loop {
         match probe_replace_status(runner, mp)?.state {
             ReplaceState::Finished => return Ok(()),
-            ReplaceState::Canceled => bail!("the running replacement was canceled"),
+            ReplaceState::Canceled => bail!(
+                "the running replacement stopped: {}",
+                failure_cause(runner, "")
+            ),
             _ => std::thread::sleep(Duration::from_secs(2)),
         }
     }
