@@ -11,8 +11,8 @@ mod metrics;
 mod monitor;
 mod recover;
 mod replace;
-mod schedule;
-mod setup;
+pub(crate) mod schedule;
+pub(crate) mod setup;
 mod status;
 
 use crate::cli::{Cli, Command};
