@@ -89,9 +89,7 @@ pub fn plan_abort(r: &SetupRequest, touched: &dyn Fn(&str) -> bool) -> Plan {
         ));
     }
     if touched("mountpoint") {
-        let mut actions = vec![Action::Run {
-            cmd: Cmd::mutating("chattr", ["-i", mps.as_str()]),
-        }];
+        let mut actions = vec![Action::MakeMutable { path: mp.clone() }];
         if !r.mountpoint_existed {
             actions.push(Action::RemoveEmptyDir { path: mp.clone() });
         }

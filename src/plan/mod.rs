@@ -114,6 +114,8 @@ pub enum Action {
         link_target: PathBuf,
         aside: PathBuf,
     },
+    /// `chattr -i PATH`, when the directory exists (abort releasing the bare mountpoint).
+    MakeMutable { path: PathBuf },
     /// Remove an empty directory lnraid created (left when not empty).
     RemoveEmptyDir { path: PathBuf },
     /// Undo the schedule files setup installed, restoring what they replaced.
@@ -137,6 +139,7 @@ impl Action {
             } => members.first().map(|m| mount_cmd(m, mountpoint, options)),
             Action::Umount { mountpoint } => Some(umount_cmd(mountpoint)),
             Action::WipeOwn { device, .. } => Some(wipe_cmd(device)),
+            Action::MakeMutable { path } => Some(chattr_cmd("-i", path)),
             _ => None,
         }
     }
@@ -155,6 +158,11 @@ pub fn mount_cmd(member: &DevPath, mountpoint: &std::path::Path, options: &str) 
             &mountpoint.to_string_lossy(),
         ],
     )
+}
+
+/// `chattr FLAG PATH` (`+i` / `-i`).
+pub fn chattr_cmd(flag: &str, path: &std::path::Path) -> Cmd {
+    Cmd::mutating("chattr", [flag, path.to_string_lossy().as_ref()])
 }
 
 pub fn umount_cmd(mountpoint: &std::path::Path) -> Cmd {

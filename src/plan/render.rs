@@ -22,7 +22,7 @@ pub fn render_plan(plan: &Plan) -> String {
             let _ = match a {
                 Action::Run { cmd } => writeln!(out, "      $ {cmd}"),
                 Action::Try { cmd } => writeln!(out, "      $ {cmd}\n        (a failure here is harmless)"),
-                Action::Mount { .. } | Action::Umount { .. } => {
+                Action::Mount { .. } | Action::Umount { .. } | Action::MakeMutable { .. } => {
                     let cmd = a.command().expect("mount actions have a command");
                     writeln!(out, "      $ {cmd}")
                 }

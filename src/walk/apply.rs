@@ -122,6 +122,11 @@ pub fn apply<R: Serialize + DeserializeOwned>(
             link_target,
             aside,
         } => restore_dir(dir, link_target, aside)?,
+        Action::MakeMutable { path } => {
+            if path.is_dir() {
+                w.runner.run_ok(&crate::plan::chattr_cmd("-i", path))?;
+            }
+        }
         Action::RemoveEmptyDir { path } => {
             if fs::remove_dir(path).is_ok() {
                 say(&format!("removed the empty directory {}", path.display()));

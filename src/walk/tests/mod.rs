@@ -3,6 +3,7 @@
 //! re-proofs, and the state a failure leaves. `fixture()` builds a real node directory (a
 //! real SQLite database) in a temp dir; only devices and mounts are fake.
 
+mod abort;
 mod setup;
 
 use std::cell::RefCell;
@@ -256,6 +257,8 @@ impl Fx {
         );
         fx.fake
             .reply_prefix("btrfs device scan --forget", Output::ok(""));
+        fx.fake.reply_prefix("chattr -i ", Output::ok(""));
+        fx.fake.reply_prefix("umount ", Output::ok(""));
         fx
     }
 
