@@ -10,7 +10,7 @@ mod maintain;
 mod metrics;
 mod monitor;
 mod recover;
-mod replace;
+pub(crate) mod replace;
 pub(crate) mod schedule;
 pub(crate) mod setup;
 mod status;

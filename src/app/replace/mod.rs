@@ -10,7 +10,7 @@
 //! interrupted replace continues when `lnraid replace` is run again. Ends with `status`.
 
 mod execute;
-mod prepare;
+pub(crate) mod prepare;
 
 use anyhow::{Context, Result};
 

@@ -4,6 +4,7 @@
 //! real SQLite database) in a temp dir; only devices and mounts are fake.
 
 mod abort;
+mod replace;
 mod setup;
 
 use std::cell::RefCell;
@@ -73,6 +74,8 @@ pub struct FakeMachine<'a> {
     pub stable: RefCell<HashMap<DevPath, Vec<String>>>,
     pub busy: RefCell<HashSet<DevPath>>,
     pub nodes: RefCell<Vec<UsingProcess>>,
+    pub mounts: RefCell<Vec<crate::probe::mounts::Mount>>,
+    pub mounted_before: RefCell<HashSet<PathBuf>>,
 }
 
 impl<'a> FakeMachine<'a> {
@@ -83,6 +86,8 @@ impl<'a> FakeMachine<'a> {
             stable: RefCell::new(HashMap::new()),
             busy: RefCell::new(HashSet::new()),
             nodes: RefCell::new(vec![]),
+            mounts: RefCell::new(vec![]),
+            mounted_before: RefCell::new(HashSet::new()),
         }
     }
 
@@ -139,6 +144,7 @@ impl Machine for FakeMachine<'_> {
             devices,
             identities,
             exclusive,
+            mounts: self.mounts.borrow().clone(),
             ..Snapshot::default()
         })
     }
@@ -165,7 +171,7 @@ impl Machine for FakeMachine<'_> {
 
     fn is_mounted(&self, mp: &Path) -> Result<bool> {
         let m = mp.to_string_lossy();
-        let mut mounted = false;
+        let mut mounted = self.mounted_before.borrow().contains(mp);
         for c in self.runner.commands() {
             let last = c.args.last().map(String::as_str);
             if c.program == "mount" && last == Some(&m) {
