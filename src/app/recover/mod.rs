@@ -77,7 +77,7 @@ pub fn run(args: &RecoverArgs, runner: &dyn Runner) -> Result<i32> {
         return Ok(exit::OK);
     }
     let mount = mount_array(&array, runner)?;
-    crate::app::setup::execute::failpoint("recover-mounted");
+    crate::walk::failpoint("recover-mounted");
     dest::check_not_in_mount(&dest, mount.path(), &array.choice.uuid)?;
     let info = array_info(runner, mount.path(), &array);
     let name = node_dir(mount.path(), args.lightning_dir_name.as_deref())?;

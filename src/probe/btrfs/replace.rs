@@ -218,6 +218,22 @@ impl ReplaceFailure {
     }
 }
 
+/// `dmesg` (read-only; root may read the kernel log) — the kernel's account of a replacement.
+pub fn dmesg_cmd() -> Cmd {
+    Cmd::read_only("dmesg", std::iter::empty::<&str>())
+}
+
+/// The cause of a replacement that stopped: progs' error and the kernel's lines read through
+/// the runner (without them, progs' error alone). Never a guess from the status, which says
+/// "canceled" for every failure.
+pub fn probe_failure_cause(runner: &dyn Runner, progs_stderr: &str) -> ReplaceFailure {
+    let kernel = runner
+        .run_ok(&dmesg_cmd())
+        .map(|o| replace_kernel_lines(&o.stdout))
+        .unwrap_or_default();
+    explain_failure(progs_stderr, &kernel)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
