@@ -93,13 +93,16 @@ pub fn discover(args: &RecoverArgs, runner: &dyn Runner) -> Result<ArrayFound> {
     })
 }
 
+/// Present disks of the filesystem that are not read, each with why.
+type Ignored = Vec<(DevPath, String)>;
+
 /// Keeps the newest consistent set of `choice`'s present members (superblock generations,
 /// lnraid's member record); the others are ignored with a reason. Refuses stale state.
 fn newest_members(
     choice: ArrayChoice,
     args: &RecoverArgs,
     runner: &dyn Runner,
-) -> Result<(ArrayChoice, Vec<Seen>, Vec<(DevPath, String)>)> {
+) -> Result<(ArrayChoice, Vec<Seen>, Ignored)> {
     let record = crate::members::read(&args.state_dir, &choice.uuid).map_err(|e| {
         Refused(vec![format!(
             "{e:#}: lnraid's record of the array's members is unreadable, so it cannot rule out a stale disk"
