@@ -12,7 +12,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use array::Env;
-use common::{lnraid, sh, sh_any, tempdir, LoopDev};
+use common::{lnraid, sh, tempdir, LoopDev};
 use lnraid::exec::{Cmd, ExitStatus, Output, RealRunner, Runner};
 use lnraid::testkit::NodeSpec;
 
@@ -299,5 +299,38 @@ fn killed_recover_is_cleaned_up_by_the_next_run() {
         "{:?}",
         leftover_mountpoints()
     );
-    let _ = sh_any("true", &[]);
+
+    // Killed after copying, before the copies were published: DEST holds only the hidden
+    // staging directory; the next run cleans the mount and explains DEST.
+    let dest2 = env.tmp.path().join("rescued-2");
+    let mut args2 = args.to_vec();
+    args2[2] = dest2.to_str().unwrap();
+    let killed = RealRunner
+        .output(
+            &Cmd::mutating(env!("CARGO_BIN_EXE_lnraid"), args2.clone())
+                .env("LNRAID_FAILPOINT", "recover-copied"),
+        )
+        .unwrap();
+    assert_eq!(killed.status, ExitStatus::Signal(9), "{}", out_of(&killed));
+    let names: Vec<String> = fs::read_dir(&dest2)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.len() == 1 && names[0].starts_with(".lnraid-recover-staging-"),
+        "no usable-looking file in DEST: {names:?}"
+    );
+    let out = lnraid(&args2);
+    assert_eq!(out.status, ExitStatus::Code(3), "{}", out_of(&out));
+    assert!(out.stdout.contains("unmounting it"), "{}", out_of(&out));
+    assert!(
+        out.stderr.contains("the unfinished copy of an interrupted"),
+        "{}",
+        out_of(&out)
+    );
+    assert!(
+        leftover_mountpoints().is_empty(),
+        "{:?}",
+        leftover_mountpoints()
+    );
 }

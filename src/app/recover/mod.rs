@@ -174,7 +174,16 @@ fn copy_and_record(
     let copied = if all {
         copy::copy_all(node, dest)?
     } else {
-        copy::copy_set(node, dest)?
+        // Into a hidden 0700 staging directory, published only once verified: a recover
+        // killed mid-copy leaves no usable-looking database in DEST.
+        let staging = copy::staging_dir(dest);
+        std::os::unix::fs::DirBuilderExt::mode(&mut fs::DirBuilder::new(), 0o700)
+            .create(&staging)
+            .with_context(|| format!("creating {}", staging.display()))?;
+        let c = copy::copy_set(node, &staging)?;
+        crate::walk::failpoint("recover-copied");
+        crate::recover::files::publish_staged(&staging, dest)?;
+        c
     };
     let manifest = RecoverManifest {
         format: MANIFEST_FORMAT.into(),
