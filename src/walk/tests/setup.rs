@@ -121,6 +121,15 @@ fn a_failure_at_every_step_leaves_a_stated_state_and_resume_finishes() {
             ran.iter().all(|l| !l.contains(" -f ")),
             "a resume never adds force: {ran:?}"
         );
+        // What the resume ran is its printed plan, in order (minus actions found done).
+        let planned: Vec<String> = rplan.commands().iter().map(ToString::to_string).collect();
+        let mut rest = planned.iter();
+        for l in &ran {
+            assert!(
+                rest.any(|p| p == l),
+                "resume after {id} ran {l:?} out of its plan {planned:?}"
+            );
+        }
         assert_eq!(fs::read_link(fx.dir()).unwrap(), fx.req.new_home());
         assert_eq!(
             tree(&fx.req.new_home()),
