@@ -336,3 +336,18 @@ fn the_source_database_is_locked_from_the_copy_until_the_walk_ends() {
     c.execute("INSERT INTO vars VALUES ('after', 'release')", [])
         .unwrap();
 }
+
+#[test]
+fn wipe_consents_only_to_the_signatures_shown_at_confirmation() {
+    let fx = Fx::new(true, [ext4(DEVS[0], "old"), blank()]);
+    // Same kind of filesystem, another one: not what the operator agreed to erase.
+    fx.fake.reply(
+        &Cmd::read_only("blkid", ["-p", "-o", "export", DEVS[0]]),
+        ext4(DEVS[0], "payroll"),
+    );
+    let m = FakeMachine::new(&fx.fake);
+    let err = walk(&walker(&fx.fake, &m), &mut fx.journal(), &fx.plan(), &report).unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(msg.contains("payroll") && msg.contains("\"old\""), "{msg}");
+    assert!(fx.mutations_since(0).is_empty(), "nothing wiped");
+}
