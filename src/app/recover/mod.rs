@@ -193,7 +193,7 @@ fn print_array(array: &ArrayFound) {
         // A recover killed before its guard ran (Ctrl-C, SIGKILL) leaves its read-only mount.
         println!(
             "  It is the read-only mount of an interrupted `lnraid recover`; afterwards remove it:\n  umount {0} && rmdir {0}",
-            sanitize(&ex.mountpoint.to_string_lossy())
+            sanitize(&crate::exec::quote_path(&ex.mountpoint))
         );
     }
 }

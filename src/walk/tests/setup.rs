@@ -346,7 +346,13 @@ fn wipe_consents_only_to_the_signatures_shown_at_confirmation() {
         ext4(DEVS[0], "payroll"),
     );
     let m = FakeMachine::new(&fx.fake);
-    let err = walk(&walker(&fx.fake, &m), &mut fx.journal(), &fx.plan(), &report).unwrap_err();
+    let err = walk(
+        &walker(&fx.fake, &m),
+        &mut fx.journal(),
+        &fx.plan(),
+        &report,
+    )
+    .unwrap_err();
     let msg = format!("{err:#}");
     assert!(msg.contains("payroll") && msg.contains("\"old\""), "{msg}");
     assert!(fx.mutations_since(0).is_empty(), "nothing wiped");
