@@ -32,6 +32,9 @@ pub mod exit {
 
 /// Runs one command; returns the process exit code.
 pub fn run(cli: Cli, runner: &dyn Runner) -> anyhow::Result<i32> {
+    if let Some(secs) = cli.timeout {
+        crate::exec::timeout::set_read_timeout(secs);
+    }
     match cli.command {
         Command::Devices(args) => devices::run(&args, runner),
         Command::Schedule(cmd) => schedule::run(&cmd, runner),

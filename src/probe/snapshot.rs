@@ -131,7 +131,7 @@ pub fn probe_snapshot(runner: &dyn Runner, src: &ProbeSources) -> anyhow::Result
             .sysfs
             .read_btrfs_mounted()
             .context("reading /sys/fs/btrfs")?,
-        versions: probe_versions(runner),
+        versions: probe_versions(runner)?,
         ..Snapshot::default()
     };
     for dev in &devices {
@@ -165,6 +165,8 @@ pub fn probe_snapshot(runner: &dyn Runner, src: &ProbeSources) -> anyhow::Result
             .and_then(|o| Ok(parse_show(&o.stdout)?))
         {
             Ok(fs) => snap.btrfs = fs,
+            // A hung btrfs is not "no filesystems": membership decides eligibility.
+            Err(e) if is_timeout(&e) => return Err(e),
             Err(e) => snap
                 .warnings
                 .push(format!("btrfs filesystems unknown: {e:#}")),
@@ -179,6 +181,13 @@ pub fn probe_snapshot(runner: &dyn Runner, src: &ProbeSources) -> anyhow::Result
         Err(e) => snap.warnings.push(format!("{}: {e}", src.mdstat.display())),
     }
     Ok(snap)
+}
+
+fn is_timeout(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<crate::exec::CmdError>(),
+        Some(crate::exec::CmdError::TimedOut { .. })
+    )
 }
 
 /// Opens `dev` read-only with `O_EXCL` and closes it at once. For a block device this fails

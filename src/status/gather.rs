@@ -161,7 +161,7 @@ fn probe_mounted(runner: &dyn Runner, mp: &Path, f: &mut ArrayFacts) {
             Ok(Ok(mut v)) if !v.is_empty() => f.show = Some(v.remove(0)),
             Ok(Ok(_)) => err(format!(
                 "`btrfs filesystem show {}` listed nothing",
-                mp.display()
+                crate::exec::quote_path(mp)
             )),
             Ok(Err(e)) => err(e.to_string()),
             Err(_) => err("show probe panicked".into()),

@@ -157,6 +157,7 @@ pub fn expected_profile(f: &ArrayFacts) -> Option<Profile> {
 pub fn evaluate(f: &ArrayFacts, now: u64) -> ArrayStatus {
     let mut out = Vec::new();
     let mp = f.mountpoint.display();
+    let mp_q = crate::exec::quote_path(&f.mountpoint);
     for e in &f.errors {
         out.push(p(
             Severity::Unknown,
@@ -170,13 +171,13 @@ pub fn evaluate(f: &ArrayFacts, now: u64) -> ArrayStatus {
             Severity::Critical,
             "not_mounted",
             format!("the array is not mounted at {mp}: the node cannot run from it"),
-            format!("check `dmesg` and `lnraid status`; if a member is missing, run `lnraid recover --to <new media>` first, then mount {mp}"),
+            format!("check `dmesg` and `lnraid status`; if a member is missing, run `lnraid recover --to <new media>` first, then `mount {mp_q}`"),
         )),
         Some(at) if *at != f.mountpoint => out.push(p(
             Severity::Warning,
             "mounted_elsewhere",
             format!("the array is mounted at {} instead of {mp}", at.display()),
-            format!("unmount it and mount {mp}"),
+            format!("unmount it and `mount {mp_q}`"),
         )),
         Some(_) => {}
     }
@@ -218,7 +219,7 @@ pub fn evaluate(f: &ArrayFacts, now: u64) -> ArrayStatus {
             Severity::Warning,
             "degraded_option",
             format!("{mp} is whole but still mounted with `degraded`: if a member fails again, it keeps running silently without redundancy"),
-            format!("stop the node, then `umount {mp}` and `mount {mp}` (the fstab line has no `degraded`)"),
+            format!("stop the node, then `umount {mp_q}` and `mount {mp_q}` (the fstab line has no `degraded`)"),
         ));
     }
     rules::profiles(f, &mut out);

@@ -41,7 +41,7 @@ pub(super) fn profiles(f: &ArrayFacts, out: &mut Vec<Problem>) {
             ),
             format!(
                 "convert them: `btrfs balance start -dconvert={conv},soft -mconvert={conv},soft {}` (lnraid replace does this)",
-                f.mountpoint.display()
+                crate::exec::quote_path(&f.mountpoint)
             ),
         ));
     }
@@ -68,7 +68,7 @@ pub(super) fn device_errors(f: &ArrayFacts, out: &mut Vec<Problem>) {
 }
 
 pub(super) fn scrub(f: &ArrayFacts, now: u64, out: &mut Vec<Problem>) {
-    let mp = f.mountpoint.display();
+    let mp = crate::exec::quote_path(&f.mountpoint);
     let run =
         format!("run `lnraid maintain scrub {mp}` (and `lnraid schedule install` to do it weekly)");
     if let Some(s) = &f.scrub {
@@ -164,7 +164,7 @@ pub(super) fn operations(f: &ArrayFacts, out: &mut Vec<Problem>) {
             "a balance is paused".into(),
             format!(
                 "resume it (`btrfs balance resume {0}`) or cancel it (`btrfs balance cancel {0}`)",
-                f.mountpoint.display()
+                crate::exec::quote_path(&f.mountpoint)
             ),
         ));
     }
@@ -211,7 +211,7 @@ pub(super) fn config(f: &ArrayFacts, out: &mut Vec<Problem>) {
             Severity::Warning,
             "mountpoint_mutable",
             format!("the bare mountpoint {} is not immutable: if the array fails to mount, lightningd could start a fresh node on the root disk", f.mountpoint.display()),
-            format!("while unmounted: `chattr +i {}`", f.mountpoint.display()),
+            format!("while unmounted: `chattr +i {}`", crate::exec::quote_path(&f.mountpoint)),
         ));
     }
 }

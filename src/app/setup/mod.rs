@@ -3,6 +3,8 @@
 //! ([`crate::walk`]) walking a plan this file printed first; `--abort`'s undo is a plan too.
 
 mod abort;
+mod loops;
+mod paths;
 pub(crate) mod preflight;
 
 use std::path::{Path, PathBuf};
@@ -15,7 +17,9 @@ use crate::exec::Runner;
 use crate::host::Lock;
 use crate::plan::setup::{plan_setup, SetupRequest};
 use crate::plan::{render_plan, Step};
-use crate::ui::confirm::{confirm_destruction, describe_targets};
+use crate::probe::blkid::Identity;
+use crate::probe::lsblk::BlockDev;
+use crate::ui::confirm::{confirm_erase, describe_targets};
 use crate::ui::sanitize_multiline;
 use crate::walk::{resume_plan, walk, Journal, JournalState, Machine, RealMachine, Walker};
 use preflight::{preflight, Preflight};
@@ -101,7 +105,11 @@ pub fn run(args: &SetupArgs, runner: &dyn Runner) -> Result<i32> {
         .iter()
         .map(|b| (b.clone(), prepared.snapshot.identity(&b.path).cloned()))
         .collect();
-    if !confirm_destruction(&format!("\n{}", describe_targets(&targets)), args.yes)? {
+    if !confirm_erase(
+        &format!("\n{}", describe_targets(&targets)),
+        &targets,
+        args.yes,
+    )? {
         return Err(Refused(vec!["not confirmed; nothing was changed".into()]).into());
     }
     let mut j = Journal::new(
@@ -131,8 +139,8 @@ fn resume(
         return Ok(exit::OK);
     }
     if plan.steps.iter().any(Step::is_destructive) {
-        let summary = current_contents(j, runner, machine)?;
-        if !confirm_destruction(&summary, args.yes)? {
+        let (summary, disks) = current_contents(j, runner, machine)?;
+        if !confirm_erase(&summary, &disks, args.yes)? {
             return Err(Refused(vec!["not confirmed; nothing was changed".into()]).into());
         }
     }
@@ -142,19 +150,22 @@ fn resume(
     finish(j)
 }
 
-/// What each target carries now next to what it carried at confirmation.
+/// What each target carries now next to what it carried at confirmation, and the disks as
+/// they are now (the confirmation asks for their serial tails again).
 fn current_contents(
     j: &SetupJournal,
     runner: &dyn Runner,
     machine: &dyn Machine,
-) -> Result<String> {
+) -> Result<(String, Vec<(BlockDev, Option<Identity>)>)> {
     let snap = machine.snapshot(runner)?;
     let mut out = String::from(
         "\nThe remaining steps ERASE these devices (each is re-proven right before):\n",
     );
+    let mut disks = Vec::new();
     for t in &j.request.targets {
-        let now = snap
-            .identity(&t.device)
+        let id = snap.identity(&t.device).cloned();
+        let now = id
+            .as_ref()
             .map(|i| crate::plan::Contents::of(i).describe())
             .unwrap_or_else(|| "unreadable".into());
         out.push_str(&format!(
@@ -164,8 +175,11 @@ fn current_contents(
             now,
             t.contents.describe()
         ));
+        if let Some(b) = snap.device(&t.device) {
+            disks.push((b.clone(), id));
+        }
     }
-    Ok(crate::ui::sanitize_multiline(&out))
+    Ok((crate::ui::sanitize_multiline(&out), disks))
 }
 
 /// Where things stand after a failure, and the one command to run next.
@@ -228,9 +242,10 @@ fn finish(j: &mut SetupJournal) -> Result<i32> {
         ));
     }
     out.push_str(&format!(
-        "\nThe original directory is kept, unchanged since it was copied (proven before publishing), at {aside}.\n  It is a second copy of your node's state: NEVER start lightningd from it; running two nodes\n  from copies of the same state can lose your channel funds. Once the node has run well from\n  the array, remove it: rm -rf -- '{aside}'\nNext: start lightningd. Record of this setup: {}\n",
+        "\nThe original directory is kept, unchanged since it was copied (proven before publishing), at {aside}.\n  It is a second copy of your node's state: NEVER start lightningd from it; running two nodes\n  from copies of the same state can lose your channel funds. Once the node has run well from\n  the array, remove it: rm -rf -- {aside_q}\nNext: start lightningd. Record of this setup: {}\n",
         record.display(),
         aside = r.aside().display(),
+        aside_q = crate::exec::quote_path(&r.aside()),
     ));
     print!("{}", sanitize_multiline(&out));
     Ok(exit::OK)
