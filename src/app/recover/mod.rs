@@ -188,7 +188,7 @@ fn copy_and_record(
     let manifest = RecoverManifest {
         format: MANIFEST_FORMAT.into(),
         version: MANIFEST_VERSION,
-        created_utc: super::ids::utc_timestamp(),
+        created_utc: crate::time::rfc3339(crate::records::now_unix()),
         lnraid_version: env!("CARGO_PKG_VERSION").into(),
         array: info,
         source_dir: name.to_string(),
