@@ -199,3 +199,35 @@ fn package_builds_installs_and_its_docs_work() {
         }
     }
 }
+
+#[test]
+fn example_config_parses_as_lnraid_reads_it() {
+    let text = fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/contrib/lnraid.toml.example"
+    ))
+    .unwrap();
+    let plain = lnraid::schedule::config::parse_config(&text)
+        .unwrap_or_else(|e| panic!("the example as shipped: {e:?}"));
+    assert!(plain.monitor, "{plain:?}");
+    // Every commented-out key is a real one: uncommented, the file still parses and sets it.
+    let uncommented: String = text
+        .lines()
+        .map(|l| match l.strip_prefix('#') {
+            Some(rest) if rest.contains(" = ") && !rest.starts_with(' ') => rest,
+            _ => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_ne!(
+        uncommented, text,
+        "the example comments out no optional key"
+    );
+    let full = lnraid::schedule::config::parse_config(&uncommented)
+        .unwrap_or_else(|e| panic!("the example with every key set: {e:?}\n{uncommented}"));
+    assert!(
+        full.scrub_limit.is_some() && full.textfile.is_some() && full.alert_command_file.is_some()
+    );
+    assert!(full.scheduler.is_some(), "{full:?}");
+    lnraid::types::Bytes::parse_size(full.scrub_limit.as_deref().unwrap()).unwrap();
+}

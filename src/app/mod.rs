@@ -12,9 +12,9 @@ mod maintain;
 pub mod metrics;
 mod monitor;
 mod recover;
-mod replace;
-mod schedule;
-mod setup;
+pub(crate) mod replace;
+pub(crate) mod schedule;
+pub(crate) mod setup;
 mod ship_files;
 mod status;
 
