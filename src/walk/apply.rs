@@ -149,7 +149,7 @@ pub fn is_done(a: &Action) -> bool {
 }
 
 fn say(s: &str) {
-    eprintln!("  {}", crate::ui::sanitize(s));
+    tracing::info!("  {}", crate::ui::sanitize(s));
 }
 
 /// The copy: the source database locked against commits first (held until the walk ends), no
@@ -434,7 +434,7 @@ fn run_replace(runner: &dyn Runner, cmd: &Cmd, mp: &Path) -> Result<()> {
 }
 
 fn wait_for_replace(runner: &dyn Runner, mp: &Path) -> Result<()> {
-    eprintln!(
+    tracing::info!(
         "  a replacement is already running on {}: waiting for it",
         mp.display()
     );

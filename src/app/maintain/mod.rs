@@ -236,8 +236,8 @@ struct JobRun<'a> {
 
 impl JobRun<'_> {
     fn skip(&self, started: u64, sev: Severity, why: String) -> Result<Severity> {
-        eprintln!(
-            "lnraid: {} of {} skipped: {}",
+        tracing::warn!(
+            "{} of {} skipped: {}",
             self.job.name(),
             self.mountpoint.display(),
             crate::ui::sanitize(&why)
@@ -328,7 +328,7 @@ impl JobRun<'_> {
             Ok(cmd) => {
                 alert::send(self.runner, cmd.as_deref(), &ev);
             }
-            Err(e) => eprintln!("lnraid: error: the alert could not be sent: {e:#}"),
+            Err(e) => tracing::error!("the alert could not be sent: {e:#}"),
         }
     }
 }

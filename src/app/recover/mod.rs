@@ -134,8 +134,8 @@ pub fn run(args: &RecoverArgs, runner: &dyn Runner) -> Result<i32> {
         .map(|n| n.path.as_str())
         .collect();
     if !essential.is_empty() {
-        eprintln!(
-            "lnraid: error: the recovery is incomplete: {} could not be copied (see above); the node cannot be restored from {} alone",
+        tracing::error!(
+            "the recovery is incomplete: {} could not be copied (see above); the node cannot be restored from {} alone",
             essential.join(" and "),
             dest.path.display()
         );
@@ -226,7 +226,7 @@ fn mount_array<'r>(array: &ArrayFound, runner: &'r dyn Runner) -> Result<ReadOnl
             println!("{}", report::LOG_REPLAY_NOTE);
             for m in &array.choice.members {
                 let cmd = mount::scan_cmd(&m.path);
-                eprintln!("  $ {cmd}");
+                tracing::info!("  $ {cmd}");
                 runner.run_ok(&cmd)?;
             }
             ReadOnlyMount::new(runner, |mp| mount::mount_degraded_cmd(&array.survivor.path, mp))
@@ -286,9 +286,9 @@ fn array_info(runner: &dyn Runner, mp: &Path, array: &ArrayFound) -> ArrayInfo {
                     .collect();
             }
         }
-        Err(e) => eprintln!(
-            "lnraid: warning: devids unknown ({e}); the MANIFEST names the survivors without them"
-        ),
+        Err(e) => {
+            tracing::warn!("devids unknown ({e}); the MANIFEST names the survivors without them")
+        }
     }
     match info.missing_devids.as_slice() {
         [] => println!("No member is missing: the array is not degraded (copying anyway)."),

@@ -36,7 +36,7 @@ pub fn run(args: &ReplaceArgs, runner: &dyn Runner) -> Result<i32> {
     let (mut j, plan) = match execute::ReplaceJournal::load(&jpath)? {
         Some(j) => {
             same_replacement(args, &j)?;
-            eprintln!(
+            tracing::info!(
                 "resuming the replacement recorded in {} (completed: {})",
                 jpath.display(),
                 j.completed_list()
@@ -53,7 +53,7 @@ pub fn run(args: &ReplaceArgs, runner: &dyn Runner) -> Result<i32> {
             let p = prepare::prepare(args, runner)?;
             print!("{}", sanitize_multiline(&render_plan(&p.plan)));
             for w in &p.warnings {
-                eprintln!("warning: {}", crate::ui::sanitize(w));
+                tracing::warn!("{}", crate::ui::sanitize(w));
             }
             if args.dry_run {
                 println!("\n(dry run: nothing was changed)");
@@ -89,8 +89,8 @@ pub fn run(args: &ReplaceArgs, runner: &dyn Runner) -> Result<i32> {
         j.request.old_present.as_ref().map(|p| p.to_string()),
         &j.request.new.device.to_string(),
     ) {
-        eprintln!(
-            "lnraid: warning: the member record was not updated ({e:#}); `lnraid recover` will not recognize the old disk of devid {} if it comes back",
+        tracing::warn!(
+            "the member record was not updated ({e:#}); `lnraid recover` will not recognize the old disk of devid {} if it comes back",
             j.request.old_devid
         );
     }

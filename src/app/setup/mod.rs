@@ -85,14 +85,14 @@ pub fn run(args: &SetupArgs, runner: &dyn Runner) -> Result<i32> {
         Preflight::Ready(p) => p,
     };
     let v = &prepared.snapshot.versions;
-    eprintln!(
+    tracing::info!(
         "tools: btrfs-progs {}, util-linux {}, kernel {}",
         v.btrfs_progs.as_deref().unwrap_or("?"),
         v.util_linux.as_deref().unwrap_or("?"),
         v.kernel
     );
     for w in &prepared.warnings {
-        eprintln!("warning: {}", crate::ui::sanitize(w));
+        tracing::warn!("{}", crate::ui::sanitize(w));
     }
     let plan = plan_setup(&prepared.request, &prepared.fstab_diff);
     print!("{}", sanitize_multiline(&render_plan(&plan)));
