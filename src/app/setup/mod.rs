@@ -150,13 +150,16 @@ fn resume(
     finish(j)
 }
 
+/// A target disk as probed now, with its identity (for the confirmation).
+type DiskNow = (BlockDev, Option<Identity>);
+
 /// What each target carries now next to what it carried at confirmation, and the disks as
 /// they are now (the confirmation asks for their serial tails again).
 fn current_contents(
     j: &SetupJournal,
     runner: &dyn Runner,
     machine: &dyn Machine,
-) -> Result<(String, Vec<(BlockDev, Option<Identity>)>)> {
+) -> Result<(String, Vec<DiskNow>)> {
     let snap = machine.snapshot(runner)?;
     let mut out = String::from(
         "\nThe remaining steps ERASE these devices (each is re-proven right before):\n",
