@@ -28,6 +28,9 @@ pub mod exit {
     pub const USAGE: i32 = 2;
     /// lnraid refused for safety: a named device is not eligible.
     pub const REFUSED: i32 = 3;
+    /// `status` and `monitor`: the verdict could not be told (Nagios UNKNOWN), also for a
+    /// usage error.
+    pub const NAGIOS_UNKNOWN: i32 = 3;
 }
 
 /// Runs one command; returns the process exit code.
