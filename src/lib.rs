@@ -11,6 +11,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod copy;
+pub mod doctor;
 pub mod exec;
 pub mod host;
 pub mod plan;
