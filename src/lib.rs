@@ -13,6 +13,7 @@ pub mod config;
 pub mod copy;
 pub mod exec;
 pub mod host;
+pub mod hotcopy;
 pub mod plan;
 pub mod policy;
 pub mod probe;
