@@ -9,6 +9,7 @@
 pub mod alert;
 pub mod app;
 pub mod cli;
+pub mod cli_hotcopy;
 pub mod config;
 pub mod copy;
 pub mod exec;

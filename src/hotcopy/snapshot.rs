@@ -145,6 +145,9 @@ pub fn create(runner: &dyn Runner, layout: &Layout, bounds: LockBounds) -> Resul
     }
     let snap = layout.snapshot(&name);
     let cmd = snapshot_cmd(&layout.home, &snap);
+    // The snapshot writes out the subvolume's dirty data first; do that before the lock, so
+    // under the lock only what the node wrote in the last milliseconds is left to flush.
+    presync(&layout.home)?;
     let held = with_shared_lock(&db, bounds.wait, bounds.cap, || {
         runner.run_ok(&cmd).map_err(anyhow::Error::from)
     })?;
@@ -199,6 +202,13 @@ pub fn create(runner: &dyn Runner, layout: &Layout, bounds: LockBounds) -> Resul
         0o600,
     )?;
     Ok(rec)
+}
+
+/// `syncfs` on the filesystem holding `dir` (opens the directory, never the database).
+pub fn presync(dir: &Path) -> Result<()> {
+    let d = fs::File::open(dir).with_context(|| format!("opening {}", dir.display()))?;
+    nix::unistd::syncfs(std::os::fd::AsRawFd::as_raw_fd(&d))
+        .with_context(|| format!("syncing {}", dir.display()))
 }
 
 pub fn snapshot_cmd(home: &Path, snap: &Path) -> Cmd {
