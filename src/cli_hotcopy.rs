@@ -23,6 +23,9 @@ pub struct NodeLock {
 /// `--keep-hourly/--keep-daily/--keep-weekly`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct KeepArgs {
+    /// Keep the N newest verified copies whatever their times.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub keep_last: usize,
     /// Keep the newest verified copy of each of the last N hours that have one.
     #[arg(long, value_name = "N", default_value_t = 48)]
     pub keep_hourly: usize,

@@ -30,6 +30,7 @@ pub fn bounds(n: &NodeLock) -> LockBounds {
 
 pub fn policy(k: &KeepArgs) -> Policy {
     Policy {
+        last: k.keep_last,
         hourly: k.keep_hourly,
         daily: k.keep_daily,
         weekly: k.keep_weekly,

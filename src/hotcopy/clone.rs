@@ -13,6 +13,13 @@ use anyhow::{Context, Result};
 /// EOPNOTSUPP, EINVAL) mean the filesystem cannot; the new file is then removed.
 pub fn reflink(src: &Path, dst: &Path, mode: u32) -> Result<()> {
     let input = File::open(src).with_context(|| format!("opening {}", src.display()))?;
+    reflink_from(&input, src, dst, mode)
+}
+
+/// [`reflink`] from an open descriptor — the one holding the database's lock, so no second
+/// descriptor of the database is ever opened and closed under it (closing one would drop the
+/// lock). `src` only names it in messages.
+pub fn reflink_from(input: &File, src: &Path, dst: &Path, mode: u32) -> Result<()> {
     let out = create_new(dst, mode)?;
     // SAFETY: FICLONE takes the source descriptor as its argument; both descriptors are ours
     // and open for the duration of the call.
@@ -23,6 +30,27 @@ pub fn reflink(src: &Path, dst: &Path, mode: u32) -> Result<()> {
         let _ = std::fs::remove_file(dst);
         return Err(e)
             .with_context(|| format!("cloning {} to {} (FICLONE)", src.display(), dst.display()));
+    }
+    Ok(())
+}
+
+/// Copies all of `input` (by `pread`, leaving its offset alone) into the new file `dst`.
+pub fn copy_from(input: &File, src: &Path, dst: &Path, mode: u32) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::FileExt;
+    let mut out = create_new(dst, mode)?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut off = 0u64;
+    loop {
+        let n = input
+            .read_at(&mut buf, off)
+            .with_context(|| format!("reading {}", src.display()))?;
+        if n == 0 {
+            break;
+        }
+        out.write_all(&buf[..n])
+            .with_context(|| format!("writing {}", dst.display()))?;
+        off += n as u64;
     }
     Ok(())
 }

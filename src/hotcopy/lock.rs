@@ -121,12 +121,13 @@ pub struct Held<T> {
 
 /// Takes SQLite's SHARED lock on `db` (retrying for up to `wait` while a writer commits),
 /// runs `work`, and releases — or releases at `cap` if `work` is still running, setting
-/// [`Held::cap_exceeded`]. `work` must not open `db` (see the module invariants).
+/// [`Held::cap_exceeded`]. `work` gets the locked descriptor: it must read the database
+/// through it and never open `db` itself (see the module invariants).
 pub fn with_shared_lock<T: Send>(
     db: &Path,
     wait: Duration,
     cap: Duration,
-    work: impl FnOnce() -> Result<T> + Send,
+    work: impl FnOnce(&File) -> Result<T> + Send,
 ) -> Result<Held<T>> {
     let file = File::open(db).with_context(|| format!("opening {}", db.display()))?;
     let mode = journal_mode(&file, db)?;
@@ -150,8 +151,8 @@ pub fn with_shared_lock<T: Send>(
         let st = Arc::clone(&state);
         let file = &file;
         s.spawn(move || watchdog(file, &st, locked_at, cap));
-        let result = work();
-        let (held, exceeded) = release(&file, &state, locked_at);
+        let result = work(file);
+        let (held, exceeded) = release(file, &state, locked_at);
         (result, held, exceeded)
     });
     drop(file); // only now: the lock is gone, closing the descriptor costs nothing more
@@ -246,7 +247,7 @@ mod tests {
         let p = db(t.path());
         let ino = std::fs::metadata(&p).unwrap().ino();
         let held =
-            with_shared_lock(&p, DEFAULT_WAIT, DEFAULT_CAP, || Ok(our_read_locks(ino))).unwrap();
+            with_shared_lock(&p, DEFAULT_WAIT, DEFAULT_CAP, |_| Ok(our_read_locks(ino))).unwrap();
         assert_eq!(
             held.result.as_ref().unwrap(),
             &vec![(SHARED_FIRST, SHARED_FIRST + SHARED_SIZE - 1)],
@@ -258,11 +259,29 @@ mod tests {
     }
 
     #[test]
+    fn reading_through_the_locked_descriptor_keeps_the_lock_a_second_one_drops_it() {
+        use std::os::unix::fs::MetadataExt;
+        let t = tempfile::tempdir().unwrap();
+        let p = db(t.path());
+        let ino = std::fs::metadata(&p).unwrap().ino();
+        let out = t.path().join("copy");
+        let held = with_shared_lock(&p, DEFAULT_WAIT, DEFAULT_CAP, |locked| {
+            crate::hotcopy::clone::copy_from(locked, &p, &out, 0o600)?;
+            let kept = our_read_locks(ino).len();
+            drop(File::open(&p)?); // the POSIX pitfall this module's invariant exists for
+            Ok((kept, our_read_locks(ino).len()))
+        })
+        .unwrap();
+        assert_eq!(held.result.unwrap(), (1, 0));
+        assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&p).unwrap());
+    }
+
+    #[test]
     fn cap_releases_while_work_still_runs() {
         let t = tempfile::tempdir().unwrap();
         let p = db(t.path());
         let cap = Duration::from_millis(20);
-        let held = with_shared_lock(&p, DEFAULT_WAIT, cap, || {
+        let held = with_shared_lock(&p, DEFAULT_WAIT, cap, |_| {
             std::thread::sleep(Duration::from_millis(80));
             Ok(())
         })
@@ -279,7 +298,7 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let p = t.path().join("x");
         std::fs::write(&p, vec![0u8; 200]).unwrap();
-        let e = with_shared_lock(&p, DEFAULT_WAIT, DEFAULT_CAP, || Ok(())).unwrap_err();
+        let e = with_shared_lock(&p, DEFAULT_WAIT, DEFAULT_CAP, |_| Ok(())).unwrap_err();
         assert!(format!("{e:#}").contains("not an SQLite database"), "{e:#}");
     }
 }

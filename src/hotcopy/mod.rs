@@ -8,6 +8,10 @@
 //! as the node by accident.
 
 pub mod clone;
+pub mod dest;
 pub mod lock;
+pub mod restore;
 pub mod retention;
 pub mod snapshot;
+pub mod source;
+pub mod tree;

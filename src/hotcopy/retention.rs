@@ -14,6 +14,8 @@ use serde::Serialize;
 /// `--keep-hourly/--keep-daily/--keep-weekly`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Policy {
+    /// The N newest verified copies, whatever their times (btrbk's `preserve_min latest`).
+    pub last: usize,
     pub hourly: usize,
     pub daily: usize,
     pub weekly: usize,
@@ -24,6 +26,7 @@ impl Default for Policy {
     /// two months of weeks.
     fn default() -> Self {
         Policy {
+            last: 3,
             hourly: 48,
             daily: 14,
             weekly: 8,
@@ -45,6 +48,7 @@ pub struct Candidate {
 pub enum Keep {
     NewestVerified,
     NewerThanVerified,
+    Last,
     Hourly,
     Daily,
     Weekly,
@@ -55,6 +59,7 @@ impl Keep {
         match self {
             Keep::NewestVerified => "the newest verified copy (never deleted)",
             Keep::NewerThanVerified => "newer than every verified copy (kept for a look)",
+            Keep::Last => "one of the newest (--keep-last)",
             Keep::Hourly => "hourly",
             Keep::Daily => "daily",
             Keep::Weekly => "weekly",
@@ -88,6 +93,13 @@ pub fn plan_retention(cands: &[Candidate], policy: Policy) -> Vec<Option<Keep>> 
         if !cands[i].verified && newer {
             keep[i] = Some(Keep::NewerThanVerified);
         }
+    }
+    for &i in order
+        .iter()
+        .filter(|&&i| cands[i].verified)
+        .take(policy.last)
+    {
+        keep[i] = keep[i].or(Some(Keep::Last));
     }
     for (kind, n) in [
         (Keep::Hourly, policy.hourly),
@@ -141,6 +153,7 @@ mod tests {
             c("2026-12-01T12:30:00Z", true),
         ];
         let p = Policy {
+            last: 0,
             hourly: 2,
             daily: 0,
             weekly: 0,
@@ -161,6 +174,7 @@ mod tests {
             c("2026-11-30T20:00:00Z", true), // same day
         ];
         let p = Policy {
+            last: 0,
             hourly: 0,
             daily: 1,
             weekly: 3,
@@ -183,6 +197,7 @@ mod tests {
             c("2026-12-01T12:00:00Z", false),
         ];
         let zero = Policy {
+            last: 0,
             hourly: 0,
             daily: 0,
             weekly: 0,
@@ -197,10 +212,31 @@ mod tests {
             c("2026-12-01T10:00:00Z", true),
         ];
         let p = Policy {
+            last: 0,
             hourly: 5,
             daily: 0,
             weekly: 0,
         };
         assert_eq!(kept(&cands, p), ["2026-12-01T10:00:00Z"]);
+    }
+
+    #[test]
+    fn keep_last_keeps_the_newest_verified_whatever_their_hour() {
+        let cands = [
+            c("2026-12-01T10:01:00Z", true),
+            c("2026-12-01T10:02:00Z", true),
+            c("2026-12-01T10:03:00Z", false),
+            c("2026-12-01T10:04:00Z", true),
+        ];
+        let p = Policy {
+            last: 2,
+            hourly: 1,
+            daily: 0,
+            weekly: 0,
+        };
+        assert_eq!(
+            kept(&cands, p),
+            ["2026-12-01T10:02:00Z", "2026-12-01T10:04:00Z"]
+        );
     }
 }

@@ -148,7 +148,7 @@ pub fn create(runner: &dyn Runner, layout: &Layout, bounds: LockBounds) -> Resul
     // The snapshot writes out the subvolume's dirty data first; do that before the lock, so
     // under the lock only what the node wrote in the last milliseconds is left to flush.
     presync(&layout.home)?;
-    let held = with_shared_lock(&db, bounds.wait, bounds.cap, || {
+    let held = with_shared_lock(&db, bounds.wait, bounds.cap, |_locked| {
         runner.run_ok(&cmd).map_err(anyhow::Error::from)
     })?;
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
