@@ -188,6 +188,8 @@ fn prune_keeps_what_the_policy_says_and_never_the_last_verified() {
     fs::write(&rec, text).unwrap();
     let home = n.home.to_str().unwrap();
     let zero = [
+        "--keep-last",
+        "0",
         "--keep-hourly",
         "0",
         "--keep-daily",
@@ -218,6 +220,8 @@ fn prune_keeps_what_the_policy_says_and_never_the_last_verified() {
         "prune",
         "--lightning-dir",
         home,
+        "--keep-last",
+        "0",
         "--keep-hourly",
         "1",
         "--keep-daily",
