@@ -25,5 +25,6 @@ pub mod sqlite;
 pub mod status;
 #[doc(hidden)]
 pub mod testkit;
+pub mod time;
 pub mod types;
 pub mod ui;

@@ -18,7 +18,7 @@ pub fn render_plan(plan: &Plan) -> String {
         for a in &s.actions {
             let _ = match a {
                 Action::Run { cmd } => writeln!(out, "      $ {cmd}"),
-                Action::MakeDir { path, mode } => writeln!(out, "      mkdir {} (mode {mode:04o})", path.display()),
+                Action::MakeDir { path, mode } => writeln!(out, "      mkdir {} (mode {mode:04o})", crate::exec::quote_path(path)),
                 Action::Copy { src, dst, owner } => writeln!(
                     out,
                     "      copy {} -> {}{} (every byte hashed; sockets and other special files skipped)",

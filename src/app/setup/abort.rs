@@ -70,13 +70,14 @@ fn plan_undo(j: &Journal) -> Vec<Undo> {
 fn describe(u: &Undo, j: &Journal) -> String {
     let r = &j.request;
     let mp = r.mountpoint.display();
+    let mp_q = crate::exec::quote_path(&r.mountpoint);
     match u {
         Undo::Schedule => "remove the schedule files setup installed (restoring any it replaced)".into(),
         Undo::DropIn => format!("remove the systemd drop-in {}", r.dropin.as_ref().map(|d| d.display().to_string()).unwrap_or_default()),
         Undo::FstabLine => format!("remove lnraid's line for {mp} from {}", r.fstab.display()),
         Undo::RestoreDir => format!("make {} the original directory again (from {} if it was moved)", r.lightning_dir.display(), r.aside().display()),
-        Undo::Umount => format!("$ umount {mp} (if mounted)"),
-        Undo::Mountpoint { remove } => format!("$ chattr -i {mp}{}", if *remove { "; remove the empty directory" } else { "" }),
+        Undo::Umount => format!("$ umount {mp_q} (if mounted)"),
+        Undo::Mountpoint { remove } => format!("$ chattr -i {mp_q}{}", if *remove { "; remove the empty directory" } else { "" }),
         Undo::Erase { devices } => format!(
             "[DESTRUCTIVE] $ btrfs device scan --forget {0}; $ wipefs --all on each of {0} that still carries filesystem {1} \
              (it holds only a copy; a device carrying anything else is left untouched)",
