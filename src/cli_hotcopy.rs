@@ -16,7 +16,7 @@ pub struct NodeLock {
     #[arg(long, value_name = "MS", default_value_t = 100)]
     pub lock_cap_ms: u64,
     /// How long to keep retrying while the node is committing.
-    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    #[arg(long, value_name = "MS", default_value_t = 5000)]
     pub lock_wait_ms: u64,
 }
 

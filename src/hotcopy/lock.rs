@@ -34,12 +34,12 @@ pub const SHARED_FIRST: i64 = PENDING_BYTE + 2;
 pub const SHARED_SIZE: i64 = 510;
 
 /// How long to wait for a writer between attempts (a lightningd commit takes ~1–5 ms).
-const RETRY_PAUSE: Duration = Duration::from_micros(500);
+const RETRY_PAUSE: Duration = Duration::from_micros(100);
 
 /// The default cap on how long lnraid holds the lock.
 pub const DEFAULT_CAP: Duration = Duration::from_millis(100);
 /// The default time to keep retrying while a writer holds PENDING/EXCLUSIVE.
-pub const DEFAULT_WAIT: Duration = Duration::from_secs(2);
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(5);
 
 /// Journal mode from the database header (bytes 18/19: 1 rollback journal, 2 WAL), read with
 /// a plain `pread` of 100 bytes through `file` (never SQLite).
