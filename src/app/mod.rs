@@ -6,16 +6,17 @@ mod backup;
 mod devcopy;
 mod devices;
 mod devwriter;
+mod doctor;
 mod gen;
 pub mod ids;
 mod maintain;
 mod metrics;
 mod monitor;
 mod recover;
-mod replace;
+pub(crate) mod replace;
 mod restore;
-mod schedule;
-mod setup;
+pub(crate) mod schedule;
+pub(crate) mod setup;
 mod snapshot;
 mod status;
 
@@ -55,6 +56,7 @@ pub fn run(cli: Cli, runner: &dyn Runner) -> anyhow::Result<i32> {
         Command::Backup(args) => backup::run(&args, runner),
         Command::Restore(args) => restore::run(&args, runner),
         Command::DevSqliteWriter(args) => devwriter::run(&args),
+        Command::Doctor(args) => doctor::run(&args, runner),
         Command::DevGenNodeDir(args) => gen::run(&args),
         Command::DevCopyVerify(args) => devcopy::run(&args),
     }

@@ -119,6 +119,13 @@ pub fn reasons(
 pub fn run(args: &MonitorArgs, runner: &dyn Runner) -> Result<i32> {
     let ctx = super::status::ctx_from(&args.host, None);
     let (arrays, overall) = super::status::collect(runner, &ctx, args.mountpoint.as_deref())?;
+    // Hook (recover): see app::status::run.
+    crate::members::observe_all(
+        runner,
+        &ctx.state_dir,
+        arrays.iter().map(|a| a.facts.mountpoint.as_path()),
+        "monitor",
+    );
     let now = now_unix();
     for a in &arrays {
         let Some(uuid) = a.facts.uuid.clone() else {
@@ -169,7 +176,11 @@ pub fn run(args: &MonitorArgs, runner: &dyn Runner) -> Result<i32> {
                 problems: a.problems.clone(),
                 details: serde_json::json!({ "reasons": why }),
             };
-            if !alert::send(runner, args.alert_command.as_deref(), &ev) {
+            let cmd = crate::app::schedule::secret::alert_command(
+                args.alert_command.as_deref(),
+                args.alert_command_file.as_deref(),
+            )?;
+            if !alert::send(runner, cmd.as_deref(), &ev) {
                 // Keep the old state: the next run sees the same change and tries again,
                 // instead of the change being taken as reported.
                 eprintln!("lnraid: the change stays unreported; the next monitor run retries");
