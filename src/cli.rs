@@ -44,6 +44,17 @@ pub enum Command {
     Status(StatusArgs),
     /// A member died: copy the node's files off the survivor (mounted read-only) to new media.
     Recover(RecoverArgs),
+    /// Read-only snapshots of the live node under a lock of milliseconds: create, list, prune.
+    #[command(subcommand)]
+    Snapshot(crate::cli_hotcopy::SnapshotCommand),
+    /// A consistent, verified copy of the live node on another filesystem (not startable as is).
+    Backup(crate::cli_hotcopy::BackupArgs),
+    /// The last resort: put a snapshot or backup back as the node's directory (node stopped).
+    Restore(crate::cli_hotcopy::RestoreArgs),
+    /// Commit to an SQLite database at a fixed interval and report commit latencies (for
+    /// scripts/bench-hot-copy and the snapshot tests).
+    #[command(hide = true)]
+    DevSqliteWriter(crate::cli_hotcopy::WriterArgs),
     /// Audit every backup strategy of the node (read-only; exit 0 ok, 1 warn, 2 high, 3 error).
     Doctor(DoctorArgs),
     /// Generate a realistic Core Lightning data directory (for tests, benchmarks, demos).
