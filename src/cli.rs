@@ -87,6 +87,19 @@ pub enum Command {
     /// Exit 0 passed, 1 a step failed, 3 cannot run here (the reason is printed).
     #[command(after_help = examples::DRILL)]
     Drill(DrillArgs),
+    /// Read-only snapshots of the live node under a lock of milliseconds: create, list, prune.
+    #[command(subcommand, after_help = examples::SNAPSHOT)]
+    Snapshot(crate::cli_hotcopy::SnapshotCommand),
+    /// A consistent, verified copy of the live node on another filesystem (not startable as is).
+    #[command(after_help = examples::BACKUP)]
+    Backup(crate::cli_hotcopy::BackupArgs),
+    /// The last resort: put a snapshot or backup back as the node's directory (node stopped).
+    #[command(after_help = examples::RESTORE)]
+    Restore(crate::cli_hotcopy::RestoreArgs),
+    /// Commit to an SQLite database at a fixed interval and report commit latencies (for
+    /// scripts/bench-hot-copy and the snapshot tests).
+    #[command(hide = true, after_help = examples::DEV_WRITER)]
+    DevSqliteWriter(crate::cli_hotcopy::WriterArgs),
     /// Audit every backup strategy of the node (read-only; exit 0 ok, 1 warn, 2 high, 3 error).
     #[command(after_help = examples::DOCTOR)]
     Doctor(DoctorArgs),
@@ -556,7 +569,42 @@ pub struct ShipFilesArgs {
 }
 
 /// The examples at the end of each command's --help (2 to 4 real invocations each).
-mod examples {
+pub(crate) mod examples {
+    pub const SNAPSHOT: &str = "\
+Examples:
+  lnraid snapshot create --lightning-dir /mnt/lnraid/bitcoin
+  lnraid snapshot list --lightning-dir /mnt/lnraid/bitcoin
+  lnraid snapshot prune --lightning-dir /mnt/lnraid/bitcoin --dry-run";
+    pub const SNAPSHOT_CREATE: &str = "\
+Examples:
+  lnraid snapshot create --lightning-dir /mnt/lnraid/bitcoin
+  lnraid snapshot create --lightning-dir /mnt/lnraid/bitcoin --json";
+    pub const SNAPSHOT_LIST: &str = "\
+Examples:
+  lnraid snapshot list --lightning-dir /mnt/lnraid/bitcoin
+  lnraid snapshot list --lightning-dir /mnt/lnraid/bitcoin --json";
+    pub const SNAPSHOT_PRUNE: &str = "\
+Examples:
+  lnraid snapshot prune --lightning-dir /mnt/lnraid/bitcoin --dry-run
+  lnraid snapshot prune --lightning-dir /mnt/lnraid/bitcoin --keep-last 5 --keep-daily 30";
+    pub const SNAPSHOT_MIGRATE: &str = "\
+Examples:
+  lnraid snapshot migrate --lightning-dir /mnt/lnraid/bitcoin --dry-run
+  lnraid snapshot migrate --lightning-dir /mnt/lnraid/bitcoin";
+    pub const BACKUP: &str = "\
+Examples:
+  lnraid backup --lightning-dir /mnt/lnraid/bitcoin --to /media/usb/lnraid-backups --dry-run
+  lnraid backup --lightning-dir /mnt/lnraid/bitcoin --to /media/usb/lnraid-backups";
+    pub const RESTORE: &str = "\
+Examples:
+  lnraid restore --from /mnt/lnraid/.lnraid-snapshots/bitcoin/2026-12-01T17:20:51Z \\
+      --lightning-dir /mnt/lnraid/bitcoin --dry-run
+  lnraid restore --from /media/usb/lnraid-backups/bitcoin-2026-12-01T17:20:51Z \\
+      --lightning-dir /mnt/lnraid/bitcoin";
+    pub const DEV_WRITER: &str = "\
+Examples:
+  lnraid dev-sqlite-writer /tmp/node/lightningd.sqlite3 --seconds 10
+  lnraid dev-sqlite-writer /tmp/node/lightningd.sqlite3 --interval-ms 2 --report /tmp/lat.json";
     pub const LNRAID: &str = "\
 Examples:
   lnraid devices                      # which disks could hold the node, and why not the others
