@@ -26,6 +26,9 @@ use preflight::{preflight, Preflight};
 
 pub type SetupJournal = Journal<SetupRequest>;
 
+/// A disk as the confirmation shows it: lsblk's view and what `blkid -p` reads on it.
+type Disk = (BlockDev, Option<Identity>);
+
 /// The setup journal file in `state_dir`.
 pub fn journal_path(state_dir: &Path) -> PathBuf {
     state_dir.join("setup-journal.json")
@@ -156,7 +159,7 @@ fn current_contents(
     j: &SetupJournal,
     runner: &dyn Runner,
     machine: &dyn Machine,
-) -> Result<(String, Vec<(BlockDev, Option<Identity>)>)> {
+) -> Result<(String, Vec<Disk>)> {
     let snap = machine.snapshot(runner)?;
     let mut out = String::from(
         "\nThe remaining steps ERASE these devices (each is re-proven right before):\n",
