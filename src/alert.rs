@@ -21,7 +21,8 @@ pub const EVENT_VERSION: u32 = 1;
 #[derive(Debug, Clone, Serialize)]
 pub struct Event {
     pub version: u32,
-    /// Unix seconds.
+    /// RFC 3339 UTC in the JSON (`schemas/event.schema.json`); Unix seconds here.
+    #[serde(with = "crate::time::unix_rfc3339")]
     pub time: u64,
     pub host: String,
     /// `maintain` or `monitor`.

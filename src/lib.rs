@@ -11,6 +11,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod copy;
+pub mod doctor;
 pub mod exec;
 pub mod host;
 pub mod plan;
@@ -23,6 +24,7 @@ pub mod sqlite;
 pub mod status;
 #[doc(hidden)]
 pub mod testkit;
+pub mod time;
 pub mod types;
 pub mod ui;
 pub mod walk;

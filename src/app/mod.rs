@@ -4,6 +4,7 @@
 
 mod devcopy;
 mod devices;
+mod doctor;
 mod gen;
 pub mod ids;
 mod maintain;
@@ -28,6 +29,9 @@ pub mod exit {
     pub const USAGE: i32 = 2;
     /// lnraid refused for safety: a named device is not eligible.
     pub const REFUSED: i32 = 3;
+    /// `status` and `monitor`: the verdict could not be told (Nagios UNKNOWN), also for a
+    /// usage error.
+    pub const NAGIOS_UNKNOWN: i32 = 3;
 }
 
 /// Runs one command; returns the process exit code.
@@ -44,6 +48,7 @@ pub fn run(cli: Cli, runner: &dyn Runner) -> anyhow::Result<i32> {
         Command::Maintain(args) => maintain::run(&args, runner),
         Command::Monitor(args) => monitor::run(&args, runner),
         Command::Recover(args) => recover::run(&args, runner),
+        Command::Doctor(args) => doctor::run(&args, runner),
         Command::DevGenNodeDir(args) => gen::run(&args),
         Command::DevCopyVerify(args) => devcopy::run(&args),
     }

@@ -96,7 +96,11 @@ pub fn reasons(
                 Outcome::Corrected | Outcome::Uncorrectable | Outcome::Failed
             )
         {
-            why.push(format!("scrub {:?}: {}", r.outcome, r.detail));
+            why.push(format!(
+                "scrub {}: {}",
+                crate::status::export::outcome_word(r.outcome),
+                r.detail
+            ));
             if kind.is_empty() {
                 kind = "scrub_result";
             }

@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::blkid::{probe_identity, Identity};
 use super::btrfs::show::{parse_show, ShowFs};
 use super::lsblk::{lsblk_cmd, parse_lsblk, BlockDev};
-use super::mdstat::{parse_mdstat, Mdstat};
+use super::mdstat::{parse_mdstat_per_array, Mdstat};
 use super::mounts::{read_mounts, Mount, PID1_MOUNTINFO};
 use super::swaps::{read_swaps, Swap};
 use super::sysfs::{BtrfsMounted, SysBlock, Sysfs};
@@ -173,8 +173,20 @@ pub fn probe_snapshot(runner: &dyn Runner, src: &ProbeSources) -> anyhow::Result
         }
     }
     match std::fs::read_to_string(&src.mdstat) {
-        Ok(text) => match parse_mdstat(&text) {
-            Ok(m) => snap.md = Some(m),
+        // Array by array: one array this parser cannot read must not hide the md holders
+        // of every other (the policy refuses members of arrays it can see).
+        Ok(text) => match parse_mdstat_per_array(&text) {
+            Ok(r) => {
+                for u in &r.unreadable {
+                    snap.warnings.push(format!(
+                        "{}: array {} unreadable: {}",
+                        src.mdstat.display(),
+                        u.name,
+                        u.error
+                    ));
+                }
+                snap.md = Some(r.mdstat);
+            }
             Err(e) => snap.warnings.push(format!("{}: {e}", src.mdstat.display())),
         },
         Err(e) if e.kind() == io::ErrorKind::NotFound => {} // no md driver

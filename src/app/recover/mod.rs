@@ -95,7 +95,7 @@ pub fn run(args: &RecoverArgs, runner: &dyn Runner) -> Result<i32> {
     let manifest = RecoverManifest {
         format: MANIFEST_FORMAT.into(),
         version: MANIFEST_VERSION,
-        created_utc: super::ids::utc_timestamp(),
+        created_utc: crate::time::rfc3339(crate::records::now_unix()),
         lnraid_version: env!("CARGO_PKG_VERSION").into(),
         array: info,
         source_dir: name.clone(),
