@@ -71,7 +71,12 @@ pub fn hostname() -> String {
 pub fn alert_cmd(command: &str, event: &Event) -> Cmd {
     // One line, newline-terminated: friendly to `read`, `jq` and line-based consumers.
     let json = serde_json::to_string(event).unwrap_or_default() + "\n";
-    Cmd::mutating("sh", ["-c", command])
+    // The command runs in a subshell and whatever it leaves unread of the event is drained
+    // afterwards: a command that never reads stdin (`exit 1`, `logger x`) must not close the
+    // pipe under lnraid's write, which with SIGPIPE at its default kills lnraid (seen in
+    // tests/loop_monitor.rs). Its exit status is kept.
+    let script = format!("( {command}\n); rc=$?; cat >/dev/null; exit $rc");
+    Cmd::mutating("sh", ["-c", script.as_str()])
         .env("LNRAID_SUMMARY", event.summary.replace('\n', " "))
         .env("LNRAID_SEVERITY", event.severity.word())
         .env("LNRAID_EVENT", event.kind)
@@ -107,9 +112,14 @@ fn send_within(
                 }
                 _ => String::new(),
             };
+            // The command may carry tokens (it lives in a 0600 file): never echo it.
+            let text = e
+                .to_string()
+                .replace(&crate::exec::shell_quote(command), "<alert command>")
+                .replace(command, "<alert command>");
             eprintln!(
                 "lnraid: warning: the alert command failed{hint}: {}",
-                crate::ui::sanitize_multiline(&e.to_string())
+                crate::ui::sanitize_multiline(&text)
             );
             false
         }
@@ -161,6 +171,14 @@ mod tests {
             !send(&RealRunner, Some("exit 7"), &ev),
             "reported as undelivered, not fatal"
         );
+        // A command that reads nothing, with an event far larger than a pipe buffer: lnraid
+        // is not killed by SIGPIPE, and the status is the command's.
+        let mut big = ev.clone();
+        big.details = serde_json::json!({ "pad": "x".repeat(1 << 20) });
+        assert!(send(&RealRunner, Some("true"), &big));
+        assert!(!send(&RealRunner, Some("exit 3"), &big));
+        // A comment or an unbalanced quote in the command stays inside the subshell.
+        assert!(send(&RealRunner, Some("true # a comment"), &ev));
     }
 
     #[test]

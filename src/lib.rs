@@ -9,11 +9,14 @@
 pub mod alert;
 pub mod app;
 pub mod cli;
+pub mod cli_hotcopy;
 pub mod config;
 pub mod copy;
 pub mod doctor;
 pub mod exec;
 pub mod host;
+pub mod hotcopy;
+pub mod members;
 pub mod plan;
 pub mod policy;
 pub mod probe;

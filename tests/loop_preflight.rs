@@ -290,3 +290,67 @@ fn loop_on_the_node_directory_filesystem_needs_the_rehearsal_flag() {
     assert!(out.status.success(), "{}{}", out.stdout, out.stderr);
     untouched.check("dry run with the flag");
 }
+
+/// `lnraid <args>` on a pseudo-terminal (util-linux `script`), typing `typed` once the prompt
+/// is on the screen (typed earlier, a pty's input may not survive until lnraid reads it).
+fn run_at_terminal(args: &[String], typed: &str, failpoint: &str, log: &Path) -> Option<Output> {
+    let script = lnraid::host::find_program("script")?;
+    let _ = fs::remove_file(log);
+    let q = |s: &str| lnraid::exec::shell_quote(s);
+    let line: Vec<String> = std::iter::once(env!("CARGO_BIN_EXE_lnraid").to_string())
+        .chain(args.iter().cloned())
+        .map(|a| q(&a))
+        .collect();
+    let log_q = q(log.to_str().unwrap());
+    let keyboard = format!(
+        "(until grep -q 'press Enter' {log_q} 2>/dev/null; do sleep 0.2; done; printf %s {}) | {} -q -f -e -c {} {log_q}",
+        q(typed),
+        q(script.to_str().unwrap()),
+        q(&line.join(" ")),
+    );
+    let cmd = Cmd::mutating("sh", ["-c", keyboard.as_str()])
+        .env("LNRAID_FAILPOINT", failpoint)
+        .timeout(std::time::Duration::from_secs(60));
+    let out = RealRunner.output(&cmd);
+    Some(out.unwrap_or_else(|e| panic!("{e}\n{}", fs::read_to_string(log).unwrap_or_default())))
+}
+
+#[test]
+fn a_single_y_at_a_terminal_erases_nothing() {
+    let _lock = device_test!("a_single_y_at_a_terminal_erases_nothing");
+    let env = Env::small("pf-confirm");
+    let untouched = Untouched::record(&env, &[]);
+    let args = env.setup_args(&[]);
+    for typed in ["y\n", "yes\n", "Y\n"] {
+        let Some(out) = run_at_terminal(&args, typed, "none", &env.tmp.path().join("typescript"))
+        else {
+            println!("SKIPPED: a_single_y_at_a_terminal_erases_nothing: util-linux script is not installed");
+            return;
+        };
+        let said = format!("{}{}", out.stdout, out.stderr);
+        assert!(
+            said.contains("type for each disk"),
+            "{typed:?}: no prompt: {said}"
+        );
+        assert!(
+            said.contains("not confirmed; nothing was changed"),
+            "{typed:?}: {said}"
+        );
+        untouched.check(typed);
+    }
+    // The words the prompt asks for (loop devices have no serial: their names) do confirm;
+    // the failpoint stops the run right after mkfs.
+    let names = format!(
+        "{} {}\n",
+        env.a.path.trim_start_matches("/dev/"),
+        env.b.path.trim_start_matches("/dev/")
+    );
+    let out = run_at_terminal(&args, &names, "mkfs", &env.tmp.path().join("typescript")).unwrap();
+    let said = format!("{}{}", out.stdout, out.stderr);
+    assert!(!said.contains("not confirmed"), "{said}");
+    assert_ne!(
+        blkid(&[&env.a.path]),
+        untouched.before[..1],
+        "mkfs did not run: {said}"
+    );
+}

@@ -2,8 +2,10 @@
 //! for mutating commands, plan → confirm → exec). Owns no parsing and starts no process
 //! itself; it hands a `Runner` down.
 
+mod backup;
 mod devcopy;
 mod devices;
+mod devwriter;
 mod doctor;
 mod gen;
 pub mod ids;
@@ -12,8 +14,10 @@ mod metrics;
 mod monitor;
 mod recover;
 pub(crate) mod replace;
+mod restore;
 pub(crate) mod schedule;
 pub(crate) mod setup;
+mod snapshot;
 mod status;
 
 use crate::cli::{Cli, Command};
@@ -48,6 +52,10 @@ pub fn run(cli: Cli, runner: &dyn Runner) -> anyhow::Result<i32> {
         Command::Maintain(args) => maintain::run(&args, runner),
         Command::Monitor(args) => monitor::run(&args, runner),
         Command::Recover(args) => recover::run(&args, runner),
+        Command::Snapshot(cmd) => snapshot::run(&cmd, runner),
+        Command::Backup(args) => backup::run(&args, runner),
+        Command::Restore(args) => restore::run(&args, runner),
+        Command::DevSqliteWriter(args) => devwriter::run(&args),
         Command::Doctor(args) => doctor::run(&args, runner),
         Command::DevGenNodeDir(args) => gen::run(&args),
         Command::DevCopyVerify(args) => devcopy::run(&args),

@@ -2,7 +2,9 @@
 //! recorded, and run the alert command once per change — a change of verdict, device error
 //! counters above the recorded baseline, a new scrub that found errors or failed — and once a
 //! day while critical. `--textfile` writes node_exporter textfile-collector metrics
-//! atomically. Exit code: the overall verdict (so a systemd unit shows failed while critical).
+//! atomically. Exit code: the overall verdict (so a systemd unit shows failed while critical);
+//! when it can check nothing it says why on stderr (no lnraid array in the fstab, the fstab
+//! unreadable, a damaged state file) and exits 3 (unknown), the same convention as `status`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -117,10 +119,62 @@ pub fn reasons(
 }
 
 pub fn run(args: &MonitorArgs, runner: &dyn Runner) -> Result<i32> {
+    if let Some(tf) = &args.textfile {
+        if let Err(e) = super::metrics::check_textfile_path(tf) {
+            eprintln!("lnraid monitor: {e:#}");
+            return Ok(Severity::Unknown.exit_code());
+        }
+    }
     let ctx = super::status::ctx_from(&args.host, None);
-    let (arrays, overall) = super::status::collect(runner, &ctx, args.mountpoint.as_deref())?;
     let now = now_unix();
-    for a in &arrays {
+    let (arrays, overall) = match super::status::collect(runner, &ctx, args.mountpoint.as_deref()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("lnraid monitor: nothing checked: {e:#}");
+            write_textfile(args, &[], now)?;
+            return Ok(Severity::Unknown.exit_code());
+        }
+    };
+    // Hook (recover): see app::status::run.
+    crate::members::observe_all(
+        runner,
+        &ctx.state_dir,
+        arrays.iter().map(|a| a.facts.mountpoint.as_path()),
+        "monitor",
+    );
+    if arrays.is_empty() {
+        eprintln!(
+            "lnraid monitor: nothing checked: no lnraid array in {} (no `# lnraid-managed` line); name a mountpoint to watch one",
+            args.host.fstab.display()
+        );
+    }
+    let code = match watch(args, runner, &arrays, now) {
+        Ok(()) => overall.exit_code(),
+        Err(e) => {
+            eprintln!("lnraid monitor: {e:#}");
+            Severity::Unknown.exit_code()
+        }
+    };
+    let docs: Vec<_> = arrays.iter().map(crate::status::export::to_doc).collect();
+    write_textfile(args, &docs, now)?;
+    Ok(code)
+}
+
+fn write_textfile(
+    args: &MonitorArgs,
+    docs: &[crate::status::doc::ArrayDoc],
+    now: u64,
+) -> Result<()> {
+    if let Some(tf) = &args.textfile {
+        write_atomic_no_backup(tf, super::metrics::render(docs, now).as_bytes(), 0o644)
+            .with_context(|| format!("writing {}", tf.display()))?;
+    }
+    Ok(())
+}
+
+/// Compares each array with what was seen last and alerts on a change.
+fn watch(args: &MonitorArgs, runner: &dyn Runner, arrays: &[ArrayStatus], now: u64) -> Result<()> {
+    for a in arrays {
         let Some(uuid) = a.facts.uuid.clone() else {
             continue;
         };
@@ -169,7 +223,11 @@ pub fn run(args: &MonitorArgs, runner: &dyn Runner) -> Result<i32> {
                 problems: a.problems.clone(),
                 details: serde_json::json!({ "reasons": why }),
             };
-            if !alert::send(runner, args.alert_command.as_deref(), &ev) {
+            let cmd = crate::app::schedule::secret::alert_command(
+                args.alert_command.as_deref(),
+                args.alert_command_file.as_deref(),
+            )?;
+            if !alert::send(runner, cmd.as_deref(), &ev) {
                 // Keep the old state: the next run sees the same change and tries again,
                 // instead of the change being taken as reported.
                 eprintln!("lnraid: the change stays unreported; the next monitor run retries");
@@ -184,9 +242,5 @@ pub fn run(args: &MonitorArgs, runner: &dyn Runner) -> Result<i32> {
             0o644,
         )?;
     }
-    if let Some(tf) = &args.textfile {
-        write_atomic_no_backup(tf, super::metrics::render(&arrays, now).as_bytes(), 0o644)
-            .with_context(|| format!("writing {}", tf.display()))?;
-    }
-    Ok(overall.exit_code())
+    Ok(())
 }

@@ -21,7 +21,7 @@ mod tree;
 mod verify;
 
 pub use manifest::{Entry, EntryKind, Manifest, Skipped};
-pub use tree::{copy_tree, CopyOptions};
+pub use tree::{copy_tree, copy_tree_into, CopyOptions};
 pub use verify::{hash_from_disk, verify, Mismatch, VerifyReport};
 
 /// Files that must never carry group or other permission bits.

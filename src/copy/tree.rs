@@ -36,13 +36,53 @@ pub fn copy_tree(
     if fs::symlink_metadata(dst).is_ok() {
         bail!("{} already exists; refusing to copy over it", dst.display());
     }
+    walk_root(src, dst, &meta, opts, progress, false)
+}
+
+/// [`copy_tree`] into `dst`, an existing EMPTY directory (a freshly created btrfs subvolume,
+/// which cannot be made by `mkdir`). `dst` is chmod 0700 first and gets its final owner and
+/// mode at the end, as with `copy_tree`.
+pub fn copy_tree_into(
+    src: &Path,
+    dst: &Path,
+    opts: &CopyOptions,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Manifest> {
+    let meta = fs::symlink_metadata(src).with_context(|| format!("reading {}", src.display()))?;
+    if !meta.is_dir() {
+        bail!("{} is not a directory", src.display());
+    }
+    let empty = fs::read_dir(dst)
+        .with_context(|| format!("listing {}", dst.display()))?
+        .next()
+        .is_none();
+    if !empty || !fs::symlink_metadata(dst)?.is_dir() {
+        bail!(
+            "{} is not an empty directory; refusing to copy into it",
+            dst.display()
+        );
+    }
+    fs::set_permissions(dst, Permissions::from_mode(0o700))
+        .with_context(|| format!("chmod {}", dst.display()))?;
+    walk_root(src, dst, &meta, opts, progress, true)
+}
+
+fn walk_root(
+    src: &Path,
+    dst: &Path,
+    meta: &fs::Metadata,
+    opts: &CopyOptions,
+    progress: &mut dyn FnMut(u64),
+    root_exists: bool,
+) -> Result<Manifest> {
     let mut w = Walk {
         opts,
         manifest: Manifest::default(),
         copied: 0,
         progress,
+        root_exists,
     };
-    w.dir(src, dst, Path::new(""), &meta)?;
+    w.dir(src, dst, Path::new(""), meta)?;
     let root = File::open(dst).with_context(|| format!("opening {}", dst.display()))?;
     nix::unistd::syncfs(std::os::fd::AsRawFd::as_raw_fd(&root))
         .with_context(|| format!("syncing {}", dst.display()))?;
@@ -54,6 +94,8 @@ struct Walk<'a> {
     manifest: Manifest,
     copied: u64,
     progress: &'a mut dyn FnMut(u64),
+    /// The root directory exists already (`copy_tree_into`).
+    root_exists: bool,
 }
 
 impl Walk<'_> {
@@ -80,10 +122,12 @@ impl Walk<'_> {
     /// A directory: created `0700`, filled, then given its owner, mode and times (post-order,
     /// so writing the children does not disturb its mtime).
     fn dir(&mut self, src: &Path, dst: &Path, rel: &Path, meta: &fs::Metadata) -> Result<()> {
-        fs::DirBuilder::new()
-            .mode(0o700)
-            .create(dst)
-            .with_context(|| format!("creating {}", dst.display()))?;
+        if !(self.root_exists && rel.as_os_str().is_empty()) {
+            fs::DirBuilder::new()
+                .mode(0o700)
+                .create(dst)
+                .with_context(|| format!("creating {}", dst.display()))?;
+        }
         let index = self.manifest.entries.len();
         self.manifest
             .entries

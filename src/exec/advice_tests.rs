@@ -39,6 +39,17 @@ fn quote_path_round_trips_through_sh() {
     assert_eq!(words, ["rm", "-rf", "--", ODD]);
 }
 
+fn progress_running() -> BalanceProgress {
+    BalanceProgress {
+        completed_chunks: 1,
+        expected_chunks: 4,
+        considered_chunks: 4,
+        percent_left: 75,
+        cancel_requested: false,
+        pause_requested: false,
+    }
+}
+
 #[test]
 fn status_advice_survives_the_shell() {
     let progress = BalanceProgress {
@@ -60,8 +71,17 @@ fn status_advice_survives_the_shell() {
         mounted_at: Some("/mnt/other".into()),
         ..ArrayFacts::default()
     };
+    // Mounted, forced read-only by the kernel, a balance running.
+    let busy = ArrayFacts {
+        mountpoint: ODD.into(),
+        mounted_at: Some(ODD.into()),
+        per_mount_options: Some("rw,relatime".into()),
+        super_options: Some("ro".into()),
+        balance: Some(BalanceState::Running(progress_running())),
+        ..ArrayFacts::default()
+    };
     let mut checked = 0;
-    for facts in [unmounted, elsewhere] {
+    for facts in [unmounted, elsewhere, busy] {
         for p in evaluate(&facts, 2_000_000_000).problems {
             for cmd in commands_naming_odd(&p.action) {
                 let words = sh_words(&cmd);
@@ -75,6 +95,7 @@ fn status_advice_survives_the_shell() {
             }
         }
     }
-    // mount, chattr +i, maintain scrub, balance resume/cancel at least.
-    assert!(checked >= 5, "only {checked} commands checked");
+    // mount, chattr +i, maintain scrub, balance resume/cancel, umount/mount after a forced
+    // read-only, balance cancel, at least.
+    assert!(checked >= 9, "only {checked} commands checked");
 }

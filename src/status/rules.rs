@@ -14,19 +14,21 @@ pub(super) fn read_only(f: &ArrayFacts, out: &mut Vec<Problem>) {
     let Some(cause) = f.read_only_cause() else {
         return;
     };
-    let at = f.mounted_at.as_deref().unwrap_or(&f.mountpoint).display();
+    let at_path = f.mounted_at.as_deref().unwrap_or(&f.mountpoint);
+    let at = at_path.display();
+    let at_q = crate::exec::quote_path(at_path);
     let (message, action) = match cause {
         ReadOnlyCause::Kernel => (
             format!("the kernel forced {at} read-only after an error: the node cannot write"),
-            format!("see `dmesg` for the error (a failed write or a corrupted tree); stop lightningd; if a member failed, copy the node's data out with `lnraid recover --to <new media>`; after fixing the cause, `umount {at}` and `mount {at}` (a remount cannot undo a forced read-only)"),
+            format!("see `dmesg` for the error (a failed write or a corrupted tree); stop lightningd; if a member failed, copy the node's data out with `lnraid recover --to <new media>`; after fixing the cause, `umount {at_q}` and `mount {at_q}` (a remount cannot undo a forced read-only)"),
         ),
         ReadOnlyCause::Fstab => (
             format!("{at} is mounted read-only because its fstab line says `ro`: the node cannot write"),
-            format!("remove `ro` from the fstab line, then `mount -o remount,rw {at}`"),
+            format!("remove `ro` from the fstab line, then `mount -o remount,rw {at_q}`"),
         ),
         ReadOnlyCause::MountOption => (
             format!("{at} is mounted read-only (`ro`, not from the fstab): the node cannot write"),
-            format!("if it was remounted read-only on purpose, `mount -o remount,rw {at}` when done; otherwise check `dmesg` for errors first"),
+            format!("if it was remounted read-only on purpose, `mount -o remount,rw {at_q}` when done; otherwise check `dmesg` for errors first"),
         ),
     };
     out.push(p(Severity::Critical, "read_only", message, action));
@@ -172,7 +174,7 @@ pub(super) fn scrub(f: &ArrayFacts, now: u64, out: &mut Vec<Problem>) {
 }
 
 pub(super) fn operations(f: &ArrayFacts, out: &mut Vec<Problem>) {
-    let mp = f.mountpoint.display();
+    let mp = crate::exec::quote_path(&f.mountpoint);
     if let Some(ReplaceStatus {
         state: ReplaceState::Running { percent },
         ..
@@ -293,9 +295,21 @@ fn fstab(f: &ArrayFacts, out: &mut Vec<Problem>) {
         .join(", ");
     let detail = c.detail.clone().unwrap_or_default();
     let uuid = f.uuid.as_ref().map(ToString::to_string).unwrap_or_default();
-    let mp = f.mountpoint.display();
-    let line = format!(
-        "UUID={uuid} {mp} btrfs defaults,nofail,x-systemd.device-timeout=30s 0 0 # lnraid-managed"
+    // The fstab's own escaping (`\040` for a space), not the shell's.
+    let line = f.uuid.as_ref().map_or_else(
+        || {
+            format!(
+                "UUID= {} btrfs defaults,nofail,x-systemd.device-timeout=30s 0 0 # lnraid-managed",
+                f.mountpoint.display()
+            )
+        },
+        |u| {
+            crate::config::fstab_edit::entry_line(
+                u,
+                &f.mountpoint,
+                "defaults,nofail,x-systemd.device-timeout=30s",
+            )
+        },
     );
     let (sev, code, message, action) = match c.state {
         FstabState::Ok => return,
@@ -342,14 +356,15 @@ fn lightning_dir_dangling(f: &ArrayFacts, out: &mut Vec<Problem>) {
         .map(|t| t.display().to_string())
         .unwrap_or_else(|| d.clone());
     let mp = f.mountpoint.display();
+    let mp_q = crate::exec::quote_path(&f.mountpoint);
     let action = match &f.mounted_at {
         Some(at) if *at != f.mountpoint => format!(
-            "the array is mounted at {} instead: stop lightningd, `umount {}`, then `mount {mp}` so {d} -> {target} resolves",
+            "the array is mounted at {} instead: stop lightningd, `umount {}`, then `mount {mp_q}` so {d} -> {target} resolves",
             at.display(),
-            at.display()
+            crate::exec::quote_path(at)
         ),
         Some(_) => format!("{target} is missing from the array mounted at {mp}: restore it (`lnraid recover`) or point {d} at the node's directory on {mp}"),
-        None => format!("mount the array at {mp} (`mount {mp}`), so {d} -> {target} resolves; do not start lightningd before"),
+        None => format!("mount the array at {mp} (`mount {mp_q}`), so {d} -> {target} resolves; do not start lightningd before"),
     };
     out.push(p(
         Severity::Critical,

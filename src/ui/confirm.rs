@@ -146,7 +146,7 @@ pub fn confirm(summary: &str, challenge: &Challenge, yes: bool) -> Result<bool> 
         eprintln!("no terminal to confirm on: rerun with --yes to proceed without a prompt");
         return Ok(false);
     }
-    eprint!("{}", sanitize(&challenge.prompt()));
+    eprint!("{}", crate::ui::sanitize_multiline(&challenge.prompt()));
     let ok = read_answer(&mut std::io::stdin().lock(), challenge)?;
     if !ok {
         eprintln!("not confirmed");

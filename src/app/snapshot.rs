@@ -1,0 +1,131 @@
+//! `lnraid snapshot create|list|prune|migrate`: orchestration and output; the mechanics are
+//! in `hotcopy::snapshot` and `hotcopy::retention`.
+
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::cli_hotcopy::{
+    KeepArgs, NodeLock, SnapshotCommand, SnapshotListArgs, SnapshotPruneArgs,
+};
+use crate::exec::Runner;
+use crate::hotcopy::retention::{plan_retention, Candidate, Policy};
+use crate::hotcopy::snapshot::{self, age, Layout, LockBounds};
+
+pub fn run(cmd: &SnapshotCommand, runner: &dyn Runner) -> Result<i32> {
+    match cmd {
+        SnapshotCommand::Create(a) => create(&a.node, a.json, runner),
+        SnapshotCommand::List(a) => list(a),
+        SnapshotCommand::Prune(a) => prune(a, runner),
+        SnapshotCommand::Migrate(a) => super::restore::migrate(a, runner),
+    }
+}
+
+pub fn bounds(n: &NodeLock) -> LockBounds {
+    LockBounds {
+        wait: Duration::from_millis(n.lock_wait_ms),
+        cap: Duration::from_millis(n.lock_cap_ms),
+    }
+}
+
+pub fn policy(k: &KeepArgs) -> Policy {
+    Policy {
+        last: k.keep_last,
+        hourly: k.keep_hourly,
+        daily: k.keep_daily,
+        weekly: k.keep_weekly,
+    }
+}
+
+fn create(node: &NodeLock, json: bool, runner: &dyn Runner) -> Result<i32> {
+    let layout = Layout::for_dir(&node.lightning_dir)?;
+    let rec = snapshot::create(runner, &layout, bounds(node))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rec)?);
+    } else {
+        println!(
+            "snapshot {}\n  SQLite lock held {:.1} ms (waited {:.1} ms for the node's commit; cap {} ms)\n  verified: {}{}",
+            layout.snapshot(&rec.name).display(),
+            rec.lock_ms,
+            rec.lock_wait_ms,
+            node.lock_cap_ms,
+            rec.integrity,
+            if rec.hot_journal { " (a hot journal was rolled back on the scratch copy)" } else { "" }
+        );
+    }
+    Ok(if rec.verified {
+        super::exit::OK
+    } else {
+        super::exit::FAILURE
+    })
+}
+
+fn list(a: &SnapshotListArgs) -> Result<i32> {
+    let layout = Layout::for_dir(&a.lightning_dir)?;
+    let all = snapshot::list(&layout)?;
+    if a.json {
+        let doc: Vec<_> = all
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "name": s.name, "path": s.path, "age_seconds": jiff::Timestamp::now().as_second() - s.time.as_second(),
+                    "verified": s.verified(), "lock_ms": s.record.as_ref().map(|r| r.lock_ms),
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "snapshots": doc }))?
+        );
+        return Ok(super::exit::OK);
+    }
+    if all.is_empty() {
+        println!("no snapshots in {}", layout.dir.display());
+    }
+    for s in &all {
+        let (lock, ver) = match &s.record {
+            Some(r) => (
+                format!("{:.1} ms", r.lock_ms),
+                if r.verified {
+                    "verified".to_string()
+                } else {
+                    format!("FAILED: {}", r.integrity)
+                },
+            ),
+            None => ("-".into(), "no record".into()),
+        };
+        println!(
+            "{}  {:>8} old  lock {:>8}  {}",
+            s.name,
+            age(s.time),
+            lock,
+            ver
+        );
+    }
+    Ok(super::exit::OK)
+}
+
+fn prune(a: &SnapshotPruneArgs, runner: &dyn Runner) -> Result<i32> {
+    let layout = Layout::for_dir(&a.lightning_dir)?;
+    let all = snapshot::list(&layout)?;
+    let cands: Vec<Candidate> = all
+        .iter()
+        .map(|s| Candidate {
+            name: s.name.clone(),
+            time: s.time,
+            verified: s.verified(),
+        })
+        .collect();
+    let decisions = plan_retention(&cands, policy(&a.keep));
+    for (s, d) in all.iter().zip(&decisions) {
+        match d {
+            Some(k) => println!("keep    {}  ({})", s.name, k.describe()),
+            None if a.dry_run => println!("would delete {}", s.name),
+            None => {
+                snapshot::delete(runner, &layout, s)?;
+                println!("deleted {}", s.name);
+            }
+        }
+    }
+    Ok(super::exit::OK)
+}
