@@ -9,7 +9,7 @@
 //! any non-RAID chunks, a scrub — is printed, confirmed, journaled and executed; an
 //! interrupted replace continues when `lnraid replace` is run again. Ends with `status`.
 
-mod execute;
+pub(crate) mod execute;
 pub(crate) mod prepare;
 
 use anyhow::{Context, Result};
@@ -46,6 +46,13 @@ pub fn run(args: &ReplaceArgs, runner: &dyn Runner) -> Result<i32> {
             if args.dry_run {
                 println!("\n(dry run: nothing was changed)");
                 return Ok(exit::OK);
+            }
+            if remaining
+                .steps
+                .iter()
+                .any(crate::plan::Step::is_destructive)
+            {
+                confirm_again(&j, runner, &machine, args.yes)?;
             }
             (j, remaining)
         }
@@ -119,6 +126,38 @@ pub fn run(args: &ReplaceArgs, runner: &dyn Runner) -> Result<i32> {
         );
     }
     Ok(overall.exit_code())
+}
+
+/// A resume that still overwrites the new device shows what it holds now and asks again:
+/// the operator confirmed another moment's disk.
+fn confirm_again(
+    j: &execute::ReplaceJournal,
+    runner: &dyn Runner,
+    machine: &dyn crate::walk::Machine,
+    yes: bool,
+) -> Result<()> {
+    let t = &j.request.new;
+    let snap = machine.snapshot(runner)?;
+    let id = snap.identity(&t.device).cloned();
+    let now = id
+        .as_ref()
+        .map(|i| crate::plan::Contents::of(i).describe())
+        .unwrap_or_else(|| "unreadable".into());
+    let summary = sanitize_multiline(&format!(
+        "\nThe remaining steps OVERWRITE {} ({}): it holds {now} now; at confirmation {}.\n",
+        t.device,
+        t.given.display(),
+        t.contents.describe()
+    ));
+    let disks: Vec<_> = snap
+        .device(&t.device)
+        .map(|b| (b.clone(), id))
+        .into_iter()
+        .collect();
+    if !confirm_erase(&summary, &disks, yes)? {
+        return Err(Refused(vec!["not confirmed; nothing was changed".into()]).into());
+    }
+    Ok(())
 }
 
 /// A resumed replacement must be the one the operator names now: never silently continue a

@@ -26,6 +26,9 @@ use preflight::{preflight, Preflight};
 
 pub type SetupJournal = Journal<SetupRequest>;
 
+/// A disk as the confirmation shows it: lsblk's view and what `blkid -p` reads on it.
+type Disk = (BlockDev, Option<Identity>);
+
 /// The setup journal file in `state_dir`.
 pub fn journal_path(state_dir: &Path) -> PathBuf {
     state_dir.join("setup-journal.json")
@@ -150,16 +153,13 @@ fn resume(
     finish(j)
 }
 
-/// A target disk as probed now, with its identity (for the confirmation).
-type DiskNow = (BlockDev, Option<Identity>);
-
 /// What each target carries now next to what it carried at confirmation, and the disks as
 /// they are now (the confirmation asks for their serial tails again).
 fn current_contents(
     j: &SetupJournal,
     runner: &dyn Runner,
     machine: &dyn Machine,
-) -> Result<(String, Vec<DiskNow>)> {
+) -> Result<(String, Vec<Disk>)> {
     let snap = machine.snapshot(runner)?;
     let mut out = String::from(
         "\nThe remaining steps ERASE these devices (each is re-proven right before):\n",
