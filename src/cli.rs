@@ -92,6 +92,17 @@ pub struct SetupArgs {
     /// Undo an interrupted setup: put the directory back exactly as it was, release the devices.
     #[arg(long)]
     pub abort: bool,
+    /// The RAID-1 implementation: btrfs (default: checksums every block and repairs a bad
+    /// copy from the good one) or mdadm (md RAID-1 with ext4 on top; no checksums).
+    #[arg(long, value_enum, default_value = "btrfs")]
+    pub backend: crate::backend::Backend,
+    /// mdadm: wait for the initial resync before finishing (otherwise status says
+    /// "resyncing — not yet redundant" until it is done).
+    #[arg(long)]
+    pub wait: bool,
+    /// mdadm: the mdadm.conf that gets the new array's ARRAY line.
+    #[arg(long, value_name = "FILE", env = "LNRAID_MDADM_CONF", default_value = crate::backend::md::DEFAULT_CONF)]
+    pub mdadm_conf: PathBuf,
     /// Also install the maintenance schedule (the files of `lnraid schedule install`, with
     /// its default times) for the new array.
     #[arg(long, value_enum, default_value = "none", value_name = "SCHEDULER")]

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use crate::cli::StatusArgs;
 use crate::exec::Runner;
 use crate::records::now_unix;
-use crate::status::gather::{gather, targets, GatherCtx};
+use crate::status::gather::{targets, GatherCtx};
 use crate::status::render::render;
-use crate::status::{evaluate, ArrayStatus, Severity, STATUS_JSON_VERSION};
+use crate::status::{ArrayStatus, Severity, STATUS_JSON_VERSION};
 
 /// Status of every target, and the overall verdict.
 pub fn collect(
@@ -18,7 +18,7 @@ pub fn collect(
     let now = now_unix();
     let arrays: Vec<ArrayStatus> = targets(ctx, given)?
         .iter()
-        .map(|t| evaluate(&gather(runner, ctx, t), now))
+        .map(|t| crate::backend::array_status(runner, ctx, t, &md_conf(), now))
         .collect();
     // No array at all is unknown: monitoring must not read "nothing found" as healthy.
     let overall = if arrays.is_empty() {
@@ -30,6 +30,13 @@ pub fn collect(
             .fold(Severity::Ok, Severity::worst)
     };
     Ok((arrays, overall))
+}
+
+/// mdadm.conf as `LNRAID_MDADM_CONF` names it (tests, the VM), else Debian's.
+fn md_conf() -> PathBuf {
+    std::env::var_os("LNRAID_MDADM_CONF")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(crate::backend::md::DEFAULT_CONF))
 }
 
 pub fn ctx_from(host: &crate::host::HostPaths, lightning_dir: Option<PathBuf>) -> GatherCtx {

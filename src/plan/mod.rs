@@ -66,6 +66,18 @@ pub enum Action {
         content: String,
         mode: u32,
     },
+    /// Append to a configuration file lnraid does not own (mdadm.conf) those of `lines` it
+    /// lacks, keeping every existing byte (atomic write, `.bak`). Idempotent. Hook of the md
+    /// backend (src/backend/md/conf.rs decides which lines are missing).
+    ConfAppend {
+        path: PathBuf,
+        lines: Vec<String>,
+        /// The md UUID the ARRAY line names (decides whether it is already there).
+        md_uuid: String,
+    },
+    /// Run a command whose failure is expected and harmless (`mdadm --wait` exits 1 when
+    /// there is nothing to wait for); the next step decides.
+    Try { cmd: Cmd },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,7 +101,7 @@ impl Step {
     /// The commands this step runs, in order.
     pub fn commands(&self) -> impl Iterator<Item = &Cmd> {
         self.actions.iter().filter_map(|a| match a {
-            Action::Run { cmd } => Some(cmd),
+            Action::Run { cmd } | Action::Try { cmd } => Some(cmd),
             _ => None,
         })
     }
@@ -106,6 +118,13 @@ pub struct Plan {
 }
 
 impl Plan {
+    pub fn new(title: impl Into<String>, steps: Vec<Step>) -> Plan {
+        Plan {
+            title: title.into(),
+            steps,
+        }
+    }
+
     /// Every command of every step, in execution order.
     pub fn commands(&self) -> Vec<&Cmd> {
         self.steps.iter().flat_map(|s| s.commands()).collect()

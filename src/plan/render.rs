@@ -18,6 +18,11 @@ pub fn render_plan(plan: &Plan) -> String {
         for a in &s.actions {
             let _ = match a {
                 Action::Run { cmd } => writeln!(out, "      $ {cmd}"),
+                Action::Try { cmd } => writeln!(out, "      $ {cmd}   (failure is harmless)"),
+                Action::ConfAppend { path, lines, .. } => {
+                    let _ = writeln!(out, "      append to {} (each line only if missing; the rest kept as is):", path.display());
+                    lines.iter().try_for_each(|l| writeln!(out, "        +{l}"))
+                }
                 Action::MakeDir { path, mode } => writeln!(out, "      mkdir {} (mode {mode:04o})", path.display()),
                 Action::Copy { src, dst, owner } => writeln!(
                     out,

@@ -93,6 +93,17 @@ fn apply(action: &Action, j: &mut Journal, runner: &dyn Runner, resumed: bool) -
             }
             runner.run_ok(&resumed_cmd(cmd, resumed))?;
         }
+        Action::Try { cmd } => {
+            let out = runner.output(cmd)?;
+            if !out.status.success() {
+                tracing::info!("{cmd}: {} (harmless here)", out.status);
+            }
+        }
+        Action::ConfAppend {
+            path,
+            lines,
+            md_uuid,
+        } => crate::backend::md::conf::apply_append(path, lines, md_uuid)?,
         Action::MakeDir { path, mode } => make_dir(path, *mode)?,
         Action::Copy { src, dst, owner } => {
             if fs::symlink_metadata(dst).is_ok() {

@@ -1,0 +1,1 @@
+//! `replace` on md, as a plan (filled in below).
