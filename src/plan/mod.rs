@@ -78,6 +78,9 @@ pub enum Action {
     /// Run a command whose failure is expected and harmless (`mdadm --wait` exits 1 when
     /// there is nothing to wait for); the next step decides.
     Try { cmd: Cmd },
+    /// Wait until md array `array` (`/dev/md127`) has no resync/recovery/reshape running,
+    /// printing its progress from /proc/mdstat (hook of the md backend).
+    AwaitSync { array: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -99,6 +99,7 @@ fn apply(action: &Action, j: &mut Journal, runner: &dyn Runner, resumed: bool) -
                 tracing::info!("{cmd}: {} (harmless here)", out.status);
             }
         }
+        Action::AwaitSync { array } => crate::backend::md::wait::await_sync(array)?,
         Action::ConfAppend {
             path,
             lines,

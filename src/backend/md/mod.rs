@@ -16,6 +16,7 @@ pub mod rules;
 pub mod setup;
 pub mod size;
 pub mod status;
+pub mod wait;
 
 #[cfg(test)]
 mod tests;
