@@ -26,3 +26,4 @@ pub mod status;
 pub mod testkit;
 pub mod types;
 pub mod ui;
+pub mod walk;

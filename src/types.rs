@@ -148,7 +148,7 @@ impl AsRef<Path> for DevPath {
 }
 
 /// A device number (`major:minor`), the identity of a block device independent of its path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct DevNum {
     pub major: u32,
     pub minor: u32,

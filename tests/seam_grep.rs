@@ -18,15 +18,12 @@ const PATTERNS: [&str; 4] = [
     "\"-t\", \"btrfs\"",
 ];
 
-const LEGACY: [&str; 11] = [
+const LEGACY: [&str; 8] = [
     "src/app/recover/dest.rs",
     "src/app/recover/discover.rs",
     "src/app/recover/mount.rs",
-    "src/app/replace/prepare.rs",
-    "src/app/setup/abort.rs",
-    "src/app/setup/execute.rs",
     "src/app/setup/preflight.rs",
-    "src/plan/setup.rs",
+    "src/plan/target.rs",
     "src/policy/graph.rs",
     "src/policy/mod.rs",
     "src/status/gather.rs",

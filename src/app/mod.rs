@@ -10,9 +10,9 @@ mod maintain;
 mod metrics;
 mod monitor;
 mod recover;
-mod replace;
-mod schedule;
-mod setup;
+pub(crate) mod replace;
+pub(crate) mod schedule;
+pub(crate) mod setup;
 mod status;
 
 use crate::cli::{Cli, Command};

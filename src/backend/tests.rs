@@ -14,7 +14,7 @@ fn request(backend: Backend) -> SetupRequest {
     SetupRequest {
         lightning_dir: "/home/ln/.lightning/bitcoin".into(),
         devices: vec![DevPath::new("/dev/sdb"), DevPath::new("/dev/sdc")],
-        identities: Vec::new(),
+        targets: Vec::new(),
         profile: Profile::Raid1,
         mountpoint: "/mnt/lnraid".into(),
         mountpoint_existed: false,

@@ -14,6 +14,11 @@ pub struct FakeRunner {
     replies: Mutex<HashMap<String, Output>>,
     fail_on: Mutex<Option<String>>,
     log: Mutex<Vec<Cmd>>,
+    /// Replies for every line starting with a prefix (commands naming temp files).
+    prefixes: Mutex<Vec<(String, Output)>>,
+    /// (trigger, line, output): once `trigger` has run, `line` replies `output` — a device
+    /// that `blkid -p` shows blank before `mkfs` and carrying the filesystem after.
+    after: Mutex<Vec<(String, String, Output)>>,
 }
 
 impl FakeRunner {
@@ -46,6 +51,25 @@ impl FakeRunner {
         self
     }
 
+    /// Registers `out` for every command whose line starts with `prefix`.
+    pub fn reply_prefix(&self, prefix: &str, out: Output) -> &FakeRunner {
+        self.prefixes
+            .lock()
+            .expect("fake runner lock")
+            .push((prefix.to_string(), out));
+        self
+    }
+
+    /// Once the command line `trigger` has run (successfully), `line` replies `out`.
+    pub fn reply_after(&self, trigger: &str, line: &str, out: Output) -> &FakeRunner {
+        self.after.lock().expect("fake runner lock").push((
+            trigger.to_string(),
+            line.to_string(),
+            out,
+        ));
+        self
+    }
+
     /// Every command given so far, in order.
     pub fn commands(&self) -> Vec<Cmd> {
         self.log.lock().expect("fake runner lock").clone()
@@ -70,8 +94,33 @@ impl Runner for FakeRunner {
                 "injected failure (FakeRunner::fail_on)",
             ));
         }
-        match self.replies.lock().expect("fake runner lock").get(&line) {
-            Some(out) => Ok(out.clone()),
+        drop(fail_on);
+        let reply = self
+            .replies
+            .lock()
+            .expect("fake runner lock")
+            .get(&line)
+            .cloned()
+            .or_else(|| {
+                let p = self.prefixes.lock().expect("fake runner lock");
+                p.iter()
+                    .find(|(pre, _)| line.starts_with(pre.as_str()))
+                    .map(|(_, o)| o.clone())
+            });
+        if reply.as_ref().is_some_and(|o| o.status.success()) {
+            let mut after = self.after.lock().expect("fake runner lock");
+            let mut replies = self.replies.lock().expect("fake runner lock");
+            after.retain(|(trigger, l, out)| {
+                if *trigger == line {
+                    replies.insert(l.clone(), out.clone());
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+        match reply {
+            Some(out) => Ok(out),
             None => Err(CmdError::Spawn {
                 cmd: line,
                 reason: "fake runner has no reply recorded for this command".into(),

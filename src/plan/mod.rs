@@ -2,19 +2,31 @@
 //!
 //! A [`Plan`] is a list of [`Step`]s; each step has an id (journal key and failpoint name), a
 //! [`Tag`] (destructive / safe / long), a sentence, and [`Action`]s — commands to run or file
-//! operations, never closures. The dry run prints the plan; execution walks the very same
-//! value; the journal stores it, so a resumed run continues the plan the operator confirmed.
+//! operations, never closures. The dry run prints the plan; execution ([`crate::walk`]) walks
+//! the very same value; the journal stores it, so a resumed run continues the plan the
+//! operator confirmed.
+//!
+//! The safety rules are typed fields, never string matches on a step id or program name:
+//! [`Step::checks`] says what the executor re-proves right before the step runs (destructive
+//! targets with the identity recorded at confirmation, the source's freshness), and
+//! [`Step::resume`] how a step found half done after an interruption continues. The targets
+//! themselves ([`Target`]) travel in the plan, so a resumed run re-proves exactly what the
+//! operator confirmed.
 
+pub mod abort;
 mod render;
 pub mod setup;
+mod target;
 
 pub use render::render_plan;
+pub use target::{Contents, Target};
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
 use crate::exec::Cmd;
+use crate::types::DevPath;
 
 /// How much a step can cost the operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,12 +87,152 @@ pub enum Action {
         /// The md UUID the ARRAY line names (decides whether it is already there).
         md_uuid: String,
     },
-    /// Run a command whose failure is expected and harmless (`mdadm --wait` exits 1 when
-    /// there is nothing to wait for); the next step decides.
-    Try { cmd: Cmd },
     /// Wait until md array `array` (`/dev/md127`) has no resync/recovery/reshape running,
     /// printing its progress from /proc/mdstat (hook of the md backend).
     AwaitSync { array: String },
+    /// Mount the btrfs `fs_uuid` at `mountpoint`, naming the first of `members` that `blkid -p`
+    /// (no cache) shows carrying `fs_uuid` right now — never a bare `UUID=` or `mount --fstab`,
+    /// which trust libblkid's cache. Already mounted there: done.
+    Mount {
+        fs_uuid: String,
+        members: Vec<DevPath>,
+        mountpoint: PathBuf,
+        options: String,
+    },
+    /// Unmount `mountpoint` if it is mounted (bounded retry; the directory is kept).
+    Umount { mountpoint: PathBuf },
+    /// Run a command whose failure is expected and harmless (the next step decides), e.g.
+    /// `btrfs device scan --forget` of a device btrfs no longer knows.
+    Try { cmd: Cmd },
+    /// Erase `device` only if it carries lnraid's own filesystem `fs_uuid`. Blank: nothing to
+    /// do. Anything else is left untouched — refused when `strict` (abort), left for the
+    /// step's own re-proof otherwise (a resumed step re-planned from what the device holds).
+    WipeOwn {
+        device: DevPath,
+        fs_uuid: String,
+        strict: bool,
+    },
+    /// `btrfs replace start -B …`, with progress; a replacement the kernel already runs (or
+    /// finished) for this mountpoint is waited for, never started twice.
+    BtrfsReplace { cmd: Cmd, mountpoint: PathBuf },
+    /// Remove a file lnraid wrote, only while it still holds exactly `content`.
+    RemoveOwnFile { path: PathBuf, content: String },
+    /// Remove lnraid's line for `mountpoint` from an fstab file.
+    FstabRemove { path: PathBuf, mountpoint: PathBuf },
+    /// Make `dir` the real directory again: remove lnraid's symlink (only one pointing at
+    /// `link_target`) and move `aside` back when the original was moved.
+    RestoreDir {
+        dir: PathBuf,
+        link_target: PathBuf,
+        aside: PathBuf,
+    },
+    /// `chattr -i PATH`, when the directory exists (abort releasing the bare mountpoint).
+    MakeMutable { path: PathBuf },
+    /// Remove an empty directory lnraid created (left when not empty).
+    RemoveEmptyDir { path: PathBuf },
+    /// Undo the schedule files setup installed, restoring what they replaced.
+    UnSchedule {
+        schedule: crate::schedule::SetupSchedule,
+    },
+}
+
+impl Action {
+    /// The command this action runs as planned (what the dry run prints), if any.
+    pub fn command(&self) -> Option<Cmd> {
+        match self {
+            Action::Run { cmd } | Action::Try { cmd } | Action::BtrfsReplace { cmd, .. } => {
+                Some(cmd.clone())
+            }
+            Action::Mount {
+                members,
+                mountpoint,
+                options,
+                ..
+            } => members.first().map(|m| mount_cmd(m, mountpoint, options)),
+            Action::Umount { mountpoint } => Some(umount_cmd(mountpoint)),
+            Action::WipeOwn { device, .. } => Some(wipe_cmd(device)),
+            Action::MakeMutable { path } => Some(chattr_cmd("-i", path)),
+            _ => None,
+        }
+    }
+}
+
+/// `mount -t btrfs -o OPTIONS MEMBER MOUNTPOINT`.
+pub fn mount_cmd(member: &DevPath, mountpoint: &std::path::Path, options: &str) -> Cmd {
+    Cmd::mutating(
+        "mount",
+        [
+            "-t",
+            "btrfs",
+            "-o",
+            options,
+            &member.to_string(),
+            &mountpoint.to_string_lossy(),
+        ],
+    )
+}
+
+/// `chattr FLAG PATH` (`+i` / `-i`).
+pub fn chattr_cmd(flag: &str, path: &std::path::Path) -> Cmd {
+    Cmd::mutating("chattr", [flag, path.to_string_lossy().as_ref()])
+}
+
+pub fn umount_cmd(mountpoint: &std::path::Path) -> Cmd {
+    Cmd::mutating("umount", [mountpoint.to_string_lossy().as_ref()])
+}
+
+/// `wipefs --all DEVICE`.
+pub fn wipe_cmd(device: &DevPath) -> Cmd {
+    Cmd::mutating("wipefs", ["--all", &device.to_string()])
+}
+
+/// What the executor re-proves right before a step runs (also when the step is resumed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "check", rename_all = "snake_case")]
+pub enum Check {
+    /// Each device is still the [`Target`] the operator confirmed (size, model, serial, stable
+    /// ids, the device number its path resolves to), passes the full device policy (with the
+    /// plan's protected directory and the `O_EXCL` open), and carries what `allow` permits.
+    Targets { devices: Vec<DevPath>, allow: Allow },
+    /// No `lightningd` uses `dir` (checked now), and every file below it is unchanged since it
+    /// was copied (size, mtime, ctime, inode against the copy manifest; the database also by
+    /// its SQLite change counter). Takes the source lock when it is not held yet.
+    SourceUnchanged { dir: PathBuf },
+    /// The array copy at `dir`, when present, is as it was right after verification: the node
+    /// did not run on it (abort must never erase a copy the node wrote to).
+    CopyUnchanged { dir: PathBuf },
+    /// No `lightningd` uses `dir` now.
+    NodeStopped { dir: PathBuf },
+}
+
+/// Which contents a target may carry right before a step destroys it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Allow {
+    /// What the operator saw at confirmation (blank or the exact signatures — `--wipe`
+    /// consents to those only), blank, or lnraid's own new filesystem ([`Plan::own_fs`]).
+    Confirmed,
+    /// Blank or lnraid's own new filesystem only (abort's erase).
+    OwnOrBlank,
+}
+
+/// How a step that was interrupted half way continues on `--resume`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resume {
+    /// Every action is idempotent (renames, links and mounts see they are done): run again.
+    #[default]
+    Redo,
+    /// A destructive step: re-planned from what the devices hold now. A device carrying
+    /// lnraid's own half-made filesystem is re-proven, forgotten and wiped of it; then the
+    /// step runs exactly as confirmed — never with added force (`-f`).
+    Replan,
+    /// Renames and links: when every action is seen done already, the step is complete and its
+    /// checks are not repeated (their subject has moved); otherwise checked and run again.
+    SkipIfDone,
+    /// A kernel operation that outlives the process (`btrfs replace`): if it is running or
+    /// finished, wait for it; otherwise re-prove and run the step.
+    AwaitKernel,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,6 +241,11 @@ pub struct Step {
     pub tag: Tag,
     pub describe: String,
     pub actions: Vec<Action>,
+    /// Re-proven right before the step runs, in order.
+    #[serde(default)]
+    pub checks: Vec<Check>,
+    #[serde(default)]
+    pub resume: Resume,
 }
 
 impl Step {
@@ -98,15 +255,25 @@ impl Step {
             tag,
             describe: describe.into(),
             actions,
+            checks: Vec::new(),
+            resume: Resume::Redo,
         }
     }
 
-    /// The commands this step runs, in order.
-    pub fn commands(&self) -> impl Iterator<Item = &Cmd> {
-        self.actions.iter().filter_map(|a| match a {
-            Action::Run { cmd } | Action::Try { cmd } => Some(cmd),
-            _ => None,
-        })
+    /// Adds a check made right before the step.
+    pub fn check(mut self, c: Check) -> Step {
+        self.checks.push(c);
+        self
+    }
+
+    pub fn resume(mut self, r: Resume) -> Step {
+        self.resume = r;
+        self
+    }
+
+    /// The commands this step runs as planned, in order.
+    pub fn commands(&self) -> impl Iterator<Item = Cmd> + '_ {
+        self.actions.iter().filter_map(Action::command)
     }
 
     pub fn is_destructive(&self) -> bool {
@@ -118,6 +285,16 @@ impl Step {
 pub struct Plan {
     pub title: String,
     pub steps: Vec<Step>,
+    /// The devices this plan destroys, as confirmed.
+    #[serde(default)]
+    pub targets: Vec<Target>,
+    /// A directory whose backing devices the device policy protects at every re-check
+    /// (`$LIGHTNINGDIR`).
+    #[serde(default)]
+    pub protect: Option<PathBuf>,
+    /// The filesystem UUID this plan creates: a target carrying it holds lnraid's own work.
+    #[serde(default)]
+    pub own_fs: Option<String>,
 }
 
 impl Plan {
@@ -125,11 +302,18 @@ impl Plan {
         Plan {
             title: title.into(),
             steps,
+            targets: Vec::new(),
+            protect: None,
+            own_fs: None,
         }
     }
 
     /// Every command of every step, in execution order.
-    pub fn commands(&self) -> Vec<&Cmd> {
+    pub fn commands(&self) -> Vec<Cmd> {
         self.steps.iter().flat_map(|s| s.commands()).collect()
+    }
+
+    pub fn target(&self, dev: &DevPath) -> Option<&Target> {
+        self.targets.iter().find(|t| &t.device == dev)
     }
 }

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Action, Plan, Tag};
+use super::{Action, Allow, Check, Plan, Tag};
 
 pub fn render_plan(plan: &Plan) -> String {
     let mut out = format!("{}\n", plan.title);
@@ -15,14 +15,41 @@ pub fn render_plan(plan: &Plan) -> String {
             Tag::Long => "long",
         };
         let _ = writeln!(out, "\n{:>2}. [{tag}] {} ({})", i + 1, s.describe, s.id);
+        for c in &s.checks {
+            let _ = writeln!(out, "      check: {}", describe_check(plan, c));
+        }
         for a in &s.actions {
             let _ = match a {
                 Action::Run { cmd } => writeln!(out, "      $ {cmd}"),
                 Action::AwaitSync { array } => writeln!(out, "      wait for {array} to be in sync (progress from /proc/mdstat)"),
-                Action::Try { cmd } => writeln!(out, "      $ {cmd}   (failure is harmless)"),
                 Action::ConfAppend { path, lines, .. } => {
                     let _ = writeln!(out, "      append to {} (each line only if missing; the rest kept as is):", path.display());
                     lines.iter().try_for_each(|l| writeln!(out, "        +{l}"))
+                }
+                Action::Try { cmd } => writeln!(out, "      $ {cmd}\n        (a failure here is harmless)"),
+                Action::Mount { .. } | Action::Umount { .. } | Action::MakeMutable { .. } => {
+                    let cmd = a.command().expect("mount actions have a command");
+                    writeln!(out, "      $ {cmd}")
+                }
+                Action::WipeOwn { fs_uuid, .. } => {
+                    let cmd = a.command().expect("wipe has a command");
+                    writeln!(out, "      $ {cmd}\n        (only if blkid -p shows it carrying {fs_uuid})")
+                }
+                Action::BtrfsReplace { cmd, .. } => writeln!(out, "      $ {cmd}"),
+                Action::RemoveOwnFile { path, .. } => writeln!(out, "      remove {} (if unchanged since lnraid wrote it)", path.display()),
+                Action::FstabRemove { path, mountpoint } => writeln!(out, "      edit {}: remove lnraid's line for {}", path.display(), mountpoint.display()),
+                Action::RestoreDir { dir, link_target, aside } => writeln!(
+                    out,
+                    "      remove the symlink {} -> {} if lnraid made it; rename {} -> {} if it was moved",
+                    dir.display(), link_target.display(), aside.display(), dir.display()
+                ),
+                Action::RemoveEmptyDir { path } => writeln!(out, "      rmdir {} (only if empty)", path.display()),
+                Action::UnSchedule { schedule } => {
+                    let _ = writeln!(out, "      remove the {} schedule files lnraid wrote:", schedule.scheduler.name());
+                    for f in &schedule.files {
+                        let _ = writeln!(out, "        {}", f.path.display());
+                    }
+                    Ok(())
                 }
                 Action::MakeDir { path, mode } => writeln!(out, "      mkdir {} (mode {mode:04o})", path.display()),
                 Action::Copy { src, dst, owner } => writeln!(
@@ -60,4 +87,36 @@ pub fn render_plan(plan: &Plan) -> String {
         }
     }
     out
+}
+
+fn describe_check(plan: &Plan, c: &Check) -> String {
+    match c {
+        Check::Targets { devices, allow } => {
+            let what: Vec<String> = devices
+                .iter()
+                .map(|d| match plan.target(d) {
+                    Some(t) => format!("{d} (as confirmed: {})", t.contents.describe()),
+                    None => d.to_string(),
+                })
+                .collect();
+            format!(
+                "re-prove {} right before: same disk, unused, {}",
+                what.join(", "),
+                match allow {
+                    Allow::Confirmed =>
+                        "carrying what you confirmed, nothing, or lnraid's own new filesystem",
+                    Allow::OwnOrBlank => "carrying lnraid's own filesystem or nothing",
+                }
+            )
+        }
+        Check::SourceUnchanged { dir } => format!(
+            "no lightningd uses {0}, and every file in {0} is unchanged since it was copied",
+            dir.display()
+        ),
+        Check::CopyUnchanged { dir } => format!(
+            "the array copy {} is unchanged since it was verified (the node did not run on it)",
+            dir.display()
+        ),
+        Check::NodeStopped { dir } => format!("no lightningd uses {}", dir.display()),
+    }
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Action, Plan, Step, Tag};
+use super::{Action, Allow, Check, Plan, Resume, Step, Tag, Target};
 use crate::config::fstab_edit::{entry_line, mount_options};
 use crate::exec::Cmd;
 use crate::types::{DevPath, FsUuid};
@@ -64,9 +64,10 @@ pub struct DeviceIdentity {
 pub struct SetupRequest {
     pub lightning_dir: PathBuf,
     pub devices: Vec<DevPath>,
-    /// What each device was when the operator confirmed: re-checked before destruction, so a
-    /// disk that re-enumerated under the same path is never the one destroyed.
-    pub identities: Vec<DeviceIdentity>,
+    /// What each device was when the operator confirmed (identity and contents): re-proven
+    /// before every destructive step, so a disk that re-enumerated under the same path, or
+    /// another disk at the recorded name, is never the one destroyed.
+    pub targets: Vec<Target>,
     pub profile: Profile,
     pub mountpoint: PathBuf,
     /// The mountpoint directory existed before setup (then abort leaves the directory).
@@ -154,18 +155,29 @@ pub fn plan_setup(r: &SetupRequest, fstab_diff: &str) -> Plan {
         return plan;
     }
     let devs: Vec<String> = r.devices.iter().map(|d| d.to_string()).collect();
+    let targets = Check::Targets {
+        devices: r.devices.clone(),
+        allow: Allow::Confirmed,
+    };
     let mut steps = Vec::new();
     if r.wipe {
-        steps.push(Step::new(
-            "wipe",
-            Tag::Destructive,
-            format!("erase every signature on {}", devs.join(", ")),
-            devs.iter()
-                .map(|d| Action::Run {
-                    cmd: Cmd::mutating("wipefs", ["--all", d.as_str()]),
-                })
-                .collect(),
-        ));
+        steps.push(
+            Step::new(
+                "wipe",
+                Tag::Destructive,
+                format!(
+                    "erase the signatures shown at confirmation on {}",
+                    devs.join(", ")
+                ),
+                r.devices
+                    .iter()
+                    .map(|d| Action::Run {
+                        cmd: super::wipe_cmd(d),
+                    })
+                    .collect(),
+            )
+            .check(targets.clone()),
+        );
     }
     let p = r.profile.name();
     let mkfs = Cmd::mutating(
@@ -173,16 +185,20 @@ pub fn plan_setup(r: &SetupRequest, fstab_diff: &str) -> Plan {
         ["-U", r.fs_uuid.as_str(), "-L", &r.label, "-m", p, "-d", p],
     )
     .args_from(devs.iter().map(String::as_str));
-    steps.push(Step::new(
-        "mkfs",
-        Tag::Destructive,
-        format!(
-            "create a btrfs {p} filesystem (UUID {}) on {}",
-            r.fs_uuid,
-            devs.join(", ")
-        ),
-        vec![Action::Run { cmd: mkfs }],
-    ));
+    steps.push(
+        Step::new(
+            "mkfs",
+            Tag::Destructive,
+            format!(
+                "create a btrfs {p} filesystem (UUID {}) on {}",
+                r.fs_uuid,
+                devs.join(", ")
+            ),
+            vec![Action::Run { cmd: mkfs }],
+        )
+        .check(targets)
+        .resume(Resume::Replan),
+    );
     steps.push(Step::new(
         "scan",
         Tag::Safe,
@@ -202,12 +218,12 @@ pub fn plan_setup(r: &SetupRequest, fstab_diff: &str) -> Plan {
     steps.push(Step::new(
         "mount",
         Tag::Safe,
-        format!("mount the new array on {mp}"),
-        vec![Action::Run {
-            cmd: Cmd::mutating(
-                "mount",
-                ["-t", "btrfs", "-o", opts, devs[0].as_str(), mp.as_str()],
-            ),
+        format!("mount the new array on {mp} (by a member blkid -p shows carrying it)"),
+        vec![Action::Mount {
+            fs_uuid: r.fs_uuid.to_string(),
+            members: r.devices.clone(),
+            mountpoint: r.mountpoint.clone(),
+            options: opts.to_string(),
         }],
     ));
     steps.extend(node_steps(r, r.fstab_line(), fstab_diff));
@@ -216,7 +232,12 @@ pub fn plan_setup(r: &SetupRequest, fstab_diff: &str) -> Plan {
         r.lightning_dir.display(),
         r.devices.len()
     );
-    Plan { title, steps }
+    Plan {
+        targets: r.targets.clone(),
+        protect: Some(r.lightning_dir.clone()),
+        own_fs: Some(r.fs_uuid.to_string()),
+        ..Plan::new(title, steps)
+    }
 }
 
 /// Creates the mountpoint and makes the bare directory immutable (every backend).
@@ -231,28 +252,33 @@ pub fn mountpoint_step(r: &SetupRequest) -> Step {
 }
 
 /// The steps every backend shares once the new filesystem is mounted at `r.mountpoint`: the
-/// verified copy, publishing it, moving the original aside, the symlink, the fstab line
-/// (`fstab_line`, the backend's), boot safety and the schedule.
+/// verified copy, publishing it, moving the original aside, the symlink (each with the
+/// executor's freshness checks), the fstab line (`fstab_line`, the backend's), boot safety
+/// and the schedule.
 pub fn node_steps(r: &SetupRequest, fstab_line: String, fstab_diff: &str) -> Vec<Step> {
     let mut steps = Vec::new();
-    steps.push(Step::new(
-        "copy",
-        Tag::Long,
-        format!(
-            "copy {} onto the array{}",
-            r.lightning_dir.display(),
-            if r.owner.is_some() {
-                ", giving every path to the node's user"
-            } else {
-                ", keeping owners"
-            }
-        ),
-        vec![Action::Copy {
-            src: r.lightning_dir.clone(),
-            dst: r.partial(),
-            owner: r.owner,
-        }],
-    ));
+    let dir = r.lightning_dir.clone();
+    steps.push(
+        Step::new(
+            "copy",
+            Tag::Long,
+            format!(
+                "copy {} onto the array{}",
+                r.lightning_dir.display(),
+                if r.owner.is_some() {
+                    ", giving every path to the node's user"
+                } else {
+                    ", keeping owners"
+                }
+            ),
+            vec![Action::Copy {
+                src: r.lightning_dir.clone(),
+                dst: r.partial(),
+                owner: r.owner,
+            }],
+        )
+        .check(Check::NodeStopped { dir: dir.clone() }),
+    );
     steps.push(Step::new(
         "verify",
         Tag::Long,
@@ -262,36 +288,49 @@ pub fn node_steps(r: &SetupRequest, fstab_line: String, fstab_diff: &str) -> Vec
             database: r.has_database.then(|| "lightningd.sqlite3".to_string()),
         }],
     ));
-    steps.push(Step::new(
-        "publish",
-        Tag::Safe,
-        format!("give the verified copy its name {}", r.new_home().display()),
-        vec![Action::Rename {
-            from: r.partial(),
-            to: r.new_home(),
-        }],
-    ));
-    steps.push(Step::new(
-        "move-aside",
-        Tag::Safe,
-        format!(
-            "keep the original as {} (lnraid never deletes it)",
-            r.aside().display()
-        ),
-        vec![Action::Rename {
-            from: r.lightning_dir.clone(),
-            to: r.aside(),
-        }],
-    ));
-    steps.push(Step::new(
-        "symlink",
-        Tag::Safe,
-        format!("point {} at its new home", r.lightning_dir.display()),
-        vec![Action::Symlink {
-            link: r.lightning_dir.clone(),
-            target: r.new_home(),
-        }],
-    ));
+    steps.push(
+        Step::new(
+            "publish",
+            Tag::Safe,
+            format!("give the verified copy its name {}", r.new_home().display()),
+            vec![Action::Rename {
+                from: r.partial(),
+                to: r.new_home(),
+            }],
+        )
+        .check(Check::SourceUnchanged { dir: dir.clone() })
+        .resume(Resume::SkipIfDone),
+    );
+    steps.push(
+        Step::new(
+            "move-aside",
+            Tag::Safe,
+            format!(
+                "keep the original as {} (lnraid never deletes it)",
+                r.aside().display()
+            ),
+            vec![Action::Rename {
+                from: r.lightning_dir.clone(),
+                to: r.aside(),
+            }],
+        )
+        .check(Check::SourceUnchanged { dir: dir.clone() })
+        .resume(Resume::SkipIfDone),
+    );
+    steps.push(
+        Step::new(
+            "symlink",
+            Tag::Safe,
+            format!("point {} at its new home", r.lightning_dir.display()),
+            vec![Action::Symlink {
+                link: r.lightning_dir.clone(),
+                target: r.new_home(),
+            }],
+        )
+        .check(Check::NodeStopped { dir: dir.clone() })
+        .check(Check::SourceUnchanged { dir: r.aside() })
+        .resume(Resume::SkipIfDone),
+    );
     steps.push(Step::new(
         "fstab",
         Tag::Safe,

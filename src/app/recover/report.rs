@@ -103,14 +103,14 @@ pub fn plan_recover(array: &ArrayFound, dest: &Path, dir_name: Option<&str>, all
             cmd: umount_cmd(&mp),
         }],
     ));
-    Plan {
-        title: format!(
+    Plan::new(
+        format!(
             "Recover the node's files from the btrfs array {} to {}",
             array.choice.uuid,
             dest.display()
         ),
         steps,
-    }
+    )
 }
 
 /// The closing text: the guide's two ways on, and the one warning.

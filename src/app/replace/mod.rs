@@ -10,7 +10,7 @@
 //! interrupted replace continues when `lnraid replace` is run again. Ends with `status`.
 
 mod execute;
-mod prepare;
+pub(crate) mod prepare;
 
 use anyhow::{Context, Result};
 
@@ -31,30 +31,23 @@ pub fn run(args: &ReplaceArgs, runner: &dyn Runner) -> Result<i32> {
     } else {
         Some(Lock::try_acquire(&args.host.lock_dir, "lnraid.lock")?)
     };
-    let mut j = match execute::ReplaceJournal::load(&args.host.state_dir)? {
+    let machine = crate::walk::RealMachine;
+    let jpath = execute::journal_path(&args.host.state_dir);
+    let (mut j, plan) = match execute::ReplaceJournal::load(&jpath)? {
         Some(j) => {
             same_replacement(args, &j)?;
             eprintln!(
                 "resuming the replacement recorded in {} (completed: {})",
-                j.path.display(),
-                j.completed.join(", ")
+                jpath.display(),
+                j.completed_list()
             );
-            let remaining = crate::plan::Plan {
-                title: format!("Resuming: {}", j.plan.title),
-                steps: j
-                    .plan
-                    .steps
-                    .iter()
-                    .filter(|s| !j.completed.contains(&s.id))
-                    .cloned()
-                    .collect(),
-            };
+            let remaining = crate::walk::resume_plan(&j);
             print!("{}", sanitize_multiline(&render_plan(&remaining)));
             if args.dry_run {
                 println!("\n(dry run: nothing was changed)");
                 return Ok(exit::OK);
             }
-            j
+            (j, remaining)
         }
         None => {
             let p = prepare::prepare(args, runner)?;
@@ -81,13 +74,13 @@ pub fn run(args: &ReplaceArgs, runner: &dyn Runner) -> Result<i32> {
             if !confirm_destruction(&summary, args.yes)? {
                 return Err(Refused(vec!["not confirmed; nothing was changed".into()]).into());
             }
-            let j = execute::ReplaceJournal::new(&args.host.state_dir, p.request, p.plan);
+            let j = execute::ReplaceJournal::new(Some(jpath.clone()), p.request, p.plan.clone());
             j.save()?;
-            j
+            (j, p.plan)
         }
     };
-    execute::execute(&mut j, runner, args)?;
-    j.finish()?;
+    execute::execute(&mut j, &plan, runner, &machine)?;
+    execute::finish(&j)?;
     // The final word is status's.
     let ctx = super::status::ctx_from(&args.host, None);
     let (arrays, overall) = super::status::collect(runner, &ctx, Some(&j.request.mountpoint))
@@ -97,7 +90,7 @@ pub fn run(args: &ReplaceArgs, runner: &dyn Runner) -> Result<i32> {
     println!(
         "\nReplacement done: devid {} is now {}. The filesystem UUID is unchanged ({}), so the fstab line {}.",
         j.request.old_devid,
-        j.request.new.path,
+        j.request.new.device,
         j.request.uuid,
         if fstab_ok { "still matches" } else { "is missing: see status below" }
     );
@@ -119,7 +112,7 @@ pub fn run(args: &ReplaceArgs, runner: &dyn Runner) -> Result<i32> {
 /// different one.
 fn same_replacement(args: &ReplaceArgs, j: &execute::ReplaceJournal) -> Result<()> {
     let r = &j.request;
-    let new_ok = std::fs::canonicalize(&args.new).is_ok_and(|p| p == r.new.path.as_path());
+    let new_ok = std::fs::canonicalize(&args.new).is_ok_and(|p| p == r.new.device.as_path());
     let old_ok = match args.old.parse::<u64>() {
         Ok(devid) => devid == r.old_devid,
         // A path: the journal has only the devid; accept and let the recorded plan speak.
@@ -131,10 +124,10 @@ fn same_replacement(args: &ReplaceArgs, j: &execute::ReplaceJournal) -> Result<(
     Err(Refused(vec![format!(
         "an interrupted replacement of devid {} with {} is recorded in {}: run `lnraid replace --old {} --new {}` to finish it first",
         r.old_devid,
-        r.new.path,
-        j.path.display(),
+        r.new.device,
+        execute::journal_path(&args.host.state_dir).display(),
         r.old_devid,
-        r.new.path
+        r.new.device
     )])
     .into())
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::app::Refused;
 use crate::cli::ReplaceArgs;
 use crate::exec::{Cmd, Runner};
-use crate::plan::{Action, Plan, Step, Tag};
+use crate::plan::{Action, Allow, Check, Plan, Resume, Step, Tag, Target};
 use crate::policy::{classify_request, PolicyContext};
 use crate::probe::blkid::Identity;
 use crate::probe::btrfs::devitems::{dump_chunk_tree_cmd, parse_dev_items};
@@ -30,7 +30,16 @@ pub struct ReplaceRequest {
     /// mirror exists: `-r`).
     pub old_present: Option<DevPath>,
     pub old_size: u64,
-    pub new: crate::plan::setup::DeviceIdentity,
+    /// The new device as confirmed (identity and contents), re-proven before each
+    /// destructive step, also on resume.
+    pub new: Target,
+    /// The node's directory, when known: protected by the device policy at every re-check,
+    /// and the node must not use it when the array is remounted.
+    #[serde(default)]
+    pub lightning_dir: Option<PathBuf>,
+    /// The mount options of the array's fstab line (for the final remount).
+    #[serde(default)]
+    pub fstab_options: Option<String>,
     /// lnraid mounts the array degraded for the replacement (it was unmounted, a member gone).
     pub mount_degraded: bool,
     pub profile: String,
@@ -151,12 +160,14 @@ pub fn prepare(args: &ReplaceArgs, runner: &dyn Runner) -> Result<Prepared> {
         old_devid,
         old_present,
         old_size,
-        new: crate::plan::setup::DeviceIdentity {
-            path: new.path.clone(),
-            size: new_dev.size.0,
-            model: new_dev.model.clone(),
-            serial: new_dev.serial.clone(),
-        },
+        new: Target::new(
+            args.new.clone(),
+            &new_dev,
+            snap.identity(&new.path),
+            crate::walk::machine::stable_ids(&new.path, snap.identity(&new.path)),
+        ),
+        lightning_dir: lightning.clone(),
+        fstab_options: fstab_options(&args.host.fstab, &target.mountpoint),
         mount_degraded,
         profile,
     };
@@ -164,20 +175,19 @@ pub fn prepare(args: &ReplaceArgs, runner: &dyn Runner) -> Result<Prepared> {
         .mount_options
         .as_deref()
         .is_some_and(|o| o.split(',').any(|x| x == "degraded"));
-    let remount = (mount_degraded || degraded_now).then(|| args.host.fstab.clone());
     let plan = plan_replace(
         &request,
         &present,
         args.wipe,
         facts.mounted_at.is_none(),
         mount_degraded,
-        remount.as_deref(),
+        mount_degraded || degraded_now,
     );
     let mut warnings = Vec::new();
     if request.new.size > old_size {
         warnings.push(format!(
             "{} is larger than the old member; the filesystem grows to use it",
-            request.new.path
+            request.new.device
         ));
     }
     Ok(Prepared {
@@ -207,14 +217,15 @@ fn resolve_old(old: &str, show: &ShowFs, state_dir: &Path, uuid: &FsUuid) -> Res
         return Ok(d.devid);
     }
     // Setup ran `mkfs.btrfs` with the devices in this order: devid n is the n-th.
-    let rec = state_dir.join(format!("setup-{uuid}-done.json"));
-    if let Ok(text) = std::fs::read_to_string(&rec) {
-        let v: serde_json::Value =
-            serde_json::from_str(&text).with_context(|| format!("{} is damaged", rec.display()))?;
-        if let Some(i) = v["request"]["devices"].as_array().and_then(|a| {
-            a.iter()
-                .position(|p| p.as_str().map(Path::new) == Some(canon.as_path()))
-        }) {
+    let rec =
+        crate::app::setup::record_path(state_dir, uuid.as_str(), crate::walk::JournalState::Done);
+    if let Some(j) = crate::app::setup::SetupJournal::load(&rec)? {
+        if let Some(i) = j
+            .request
+            .devices
+            .iter()
+            .position(|p| p.as_path() == canon.as_path())
+        {
             let devid = i as u64 + 1;
             if show.missing_devids().contains(&devid) || show.some_missing {
                 return Ok(devid);
@@ -223,6 +234,16 @@ fn resolve_old(old: &str, show: &ShowFs, state_dir: &Path, uuid: &FsUuid) -> Res
         }
     }
     Err(Refused(vec![format!("{old} is not a member of the array; give the devid of the member to replace (see `lnraid status`)")]).into())
+}
+
+/// The options field of the fstab line that mounts `mountpoint`.
+fn fstab_options(fstab: &Path, mountpoint: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(fstab).ok()?;
+    text.lines()
+        .map(str::split_whitespace)
+        .filter_map(|mut f| Some((f.next()?, f.next()?, f.next()?, f.next()?)))
+        .find(|(src, mp, _, _)| !src.starts_with('#') && Path::new(mp) == mountpoint)
+        .map(|(_, _, _, opts)| opts.to_string())
 }
 
 fn p(mp: &Path) -> String {
@@ -236,10 +257,15 @@ pub fn plan_replace(
     wipe: bool,
     unmounted: bool,
     degraded: bool,
-    remount_fstab: Option<&Path>,
+    remount: bool,
 ) -> Plan {
     let mp = p(&r.mountpoint);
-    let new = r.new.path.to_string();
+    let new = r.new.device.to_string();
+    let new_check = Check::Targets {
+        devices: vec![r.new.device.clone()],
+        allow: Allow::Confirmed,
+    };
+    let uuid = r.uuid.to_string();
     let mut steps = Vec::new();
     if unmounted {
         let mut acts = vec![Action::Run {
@@ -250,11 +276,11 @@ pub fn plan_replace(
             ),
         }];
         let opts = if degraded { "degraded" } else { "defaults" };
-        acts.push(Action::Run {
-            cmd: Cmd::mutating(
-                "mount",
-                ["-t", "btrfs", "-o", opts, &present[0].to_string(), &mp],
-            ),
+        acts.push(Action::Mount {
+            fs_uuid: uuid.clone(),
+            members: present.to_vec(),
+            mountpoint: r.mountpoint.clone(),
+            options: opts.to_string(),
         });
         let why = if degraded {
             " (read-write, degraded: needed to rebuild the missing member)"
@@ -269,14 +295,17 @@ pub fn plan_replace(
         ));
     }
     if wipe {
-        steps.push(Step::new(
-            "wipe",
-            Tag::Destructive,
-            format!("erase every signature on {new}"),
-            vec![Action::Run {
-                cmd: Cmd::mutating("wipefs", ["--all", &new]),
-            }],
-        ));
+        steps.push(
+            Step::new(
+                "wipe",
+                Tag::Destructive,
+                format!("erase the signatures shown at confirmation on {new}"),
+                vec![Action::Run {
+                    cmd: crate::plan::wipe_cmd(&r.new.device),
+                }],
+            )
+            .check(new_check.clone()),
+        );
     }
     let mut replace = Cmd::mutating("btrfs", ["replace", "start", "-B"]);
     let src = match &r.old_present {
@@ -288,15 +317,22 @@ pub fn plan_replace(
         None => r.old_devid.to_string(),
     };
     replace = replace.args_from([src.as_str(), new.as_str(), mp.as_str()]);
-    steps.push(Step::new(
-        "replace",
-        Tag::Destructive,
-        format!(
-            "rebuild devid {} onto {new} (everything on {new} is overwritten)",
-            r.old_devid
-        ),
-        vec![Action::Run { cmd: replace }],
-    ));
+    steps.push(
+        Step::new(
+            "replace",
+            Tag::Destructive,
+            format!(
+                "rebuild devid {} onto {new} (everything on {new} is overwritten)",
+                r.old_devid
+            ),
+            vec![Action::BtrfsReplace {
+                cmd: replace,
+                mountpoint: r.mountpoint.clone(),
+            }],
+        )
+        .check(new_check)
+        .resume(Resume::AwaitKernel),
+    );
     if r.new.size > r.old_size {
         steps.push(Step::new(
             "resize",
@@ -327,23 +363,45 @@ pub fn plan_replace(
             cmd: Cmd::mutating("btrfs", ["scrub", "start", "-B", &mp]),
         }],
     ));
-    if let Some(fstab) = remount_fstab {
-        // `degraded` cannot be dropped by a remount: unmount and mount by the fstab line.
-        steps.push(Step::new(
+    if remount {
+        // `degraded` cannot be dropped by a remount: unmount, then mount by a member re-proven
+        // with `blkid -p` — never `mount --fstab`, whose `UUID=` goes through libblkid's cache
+        // and once mounted another device that had just taken the dead member's path.
+        let mut members = vec![r.new.device.clone()];
+        members.extend(present.iter().filter(|d| **d != r.new.device).cloned());
+        if let Some(old) = &r.old_present {
+            members.retain(|d| d != old);
+        }
+        let mut step = Step::new(
             "remount",
             Tag::Safe,
-            format!("remount {mp} without `degraded`, by its fstab line (the node must not hold it open)"),
+            format!("remount {mp} without `degraded` (the node must not hold it open)"),
             vec![
-                Action::Run { cmd: Cmd::mutating("umount", [mp.as_str()]) },
-                Action::Run { cmd: Cmd::mutating("mount", ["--fstab", &p(fstab), &mp]) },
+                Action::Umount {
+                    mountpoint: r.mountpoint.clone(),
+                },
+                Action::Mount {
+                    fs_uuid: uuid.clone(),
+                    members,
+                    mountpoint: r.mountpoint.clone(),
+                    options: r.fstab_options.clone().unwrap_or_else(|| "defaults".into()),
+                },
             ],
-        ));
+        );
+        if let Some(d) = &r.lightning_dir {
+            step = step.check(Check::NodeStopped { dir: d.clone() });
+        }
+        steps.push(step);
     }
     Plan {
-        title: format!(
-            "lnraid replace: devid {} of {} ({}) with {new}",
-            r.old_devid, r.uuid, mp
-        ),
-        steps,
+        targets: vec![r.new.clone()],
+        protect: r.lightning_dir.clone(),
+        ..Plan::new(
+            format!(
+                "lnraid replace: devid {} of {} ({}) with {new}",
+                r.old_devid, r.uuid, mp
+            ),
+            steps,
+        )
     }
 }

@@ -1,10 +1,11 @@
-//! `lnraid setup`: preflight → plan → (dry run | confirm → journal → execute) → summary, and
-//! `--resume` / `--abort` of an interrupted run. Phases live in their own files.
+//! `lnraid setup`: preflight → plan → (dry run | confirm → journal → walk) → summary, and
+//! `--resume` / `--abort` of an interrupted run. Every change is made by the one executor
+//! ([`crate::walk`]) walking a plan this file printed first; `--abort`'s undo is a plan too.
 
 mod abort;
-pub(crate) mod execute;
-mod journal;
 pub(crate) mod preflight;
+
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
@@ -12,12 +13,28 @@ use super::{exit, Refused};
 use crate::cli::SetupArgs;
 use crate::exec::Runner;
 use crate::host::Lock;
-use crate::plan::setup::plan_setup;
-use crate::plan::{render_plan, Plan, Tag};
+use crate::plan::setup::{plan_setup, SetupRequest};
+use crate::plan::{render_plan, Step};
 use crate::ui::confirm::{confirm_destruction, describe_targets};
 use crate::ui::sanitize_multiline;
-use journal::{Journal, JournalState};
+use crate::walk::{resume_plan, walk, Journal, JournalState, Machine, RealMachine, Walker};
 use preflight::{preflight, Preflight};
+
+pub type SetupJournal = Journal<SetupRequest>;
+
+/// The setup journal file in `state_dir`.
+pub fn journal_path(state_dir: &Path) -> PathBuf {
+    state_dir.join("setup-journal.json")
+}
+
+/// The archived record of a finished setup of `fs_uuid` (`state` done or aborted).
+pub fn record_path(state_dir: &Path, fs_uuid: &str, state: JournalState) -> PathBuf {
+    state_dir.join(record_name(fs_uuid, state))
+}
+
+fn record_name(fs_uuid: &str, state: JournalState) -> String {
+    format!("setup-{fs_uuid}-{state:?}.json").to_lowercase()
+}
 
 pub fn run(args: &SetupArgs, runner: &dyn Runner) -> Result<i32> {
     let host = &args.host;
@@ -32,25 +49,27 @@ pub fn run(args: &SetupArgs, runner: &dyn Runner) -> Result<i32> {
     } else {
         Some(Lock::try_acquire(&host.lock_dir, "lnraid.lock")?)
     };
-    let existing = Journal::load(&host.state_dir)?.filter(|j| j.state == JournalState::InProgress);
+    let machine = RealMachine;
+    let existing = SetupJournal::load(&journal_path(&host.state_dir))?
+        .filter(|j| j.state == JournalState::InProgress);
     if args.resume || args.abort {
         let mut j = existing.with_context(|| {
             format!(
                 "no interrupted setup is recorded in {}",
-                journal::journal_path(&host.state_dir).display()
+                journal_path(&host.state_dir).display()
             )
         })?;
         if args.abort {
-            return abort::abort(&mut j, runner, args.dry_run, args.yes);
+            return abort::abort(&mut j, runner, &machine, args.dry_run, args.yes);
         }
-        return resume(args, &mut j, runner);
+        return resume(args, &mut j, runner, &machine);
     }
     if let Some(j) = existing {
         return Err(Refused(vec![format!(
             "an interrupted setup of {} is recorded in {} (completed: {}): run `lnraid setup --resume` to continue it or `lnraid setup --abort` to undo it",
             j.request.lightning_dir.display(),
-            j.path.display(),
-            if j.completed.is_empty() { "none".into() } else { j.completed.join(", ") }
+            journal_path(&host.state_dir).display(),
+            j.completed_list()
         )])
         .into());
     }
@@ -85,52 +104,94 @@ pub fn run(args: &SetupArgs, runner: &dyn Runner) -> Result<i32> {
     if !confirm_destruction(&format!("\n{}", describe_targets(&targets)), args.yes)? {
         return Err(Refused(vec!["not confirmed; nothing was changed".into()]).into());
     }
-    let mut j = Journal::new(&host.state_dir, prepared.request, plan);
+    let mut j = Journal::new(
+        Some(journal_path(&host.state_dir)),
+        prepared.request,
+        plan.clone(),
+    );
     j.save()?;
-    execute::execute(&mut j, runner)?;
+    let w = Walker::new(runner, &machine);
+    walk(&w, &mut j, &plan, &state_report)?;
+    drop(w);
     finish(&mut j)
 }
 
-fn resume(args: &SetupArgs, j: &mut Journal, runner: &dyn Runner) -> Result<i32> {
-    let remaining = Plan {
-        title: format!("Resuming: {}", j.plan.title),
-        steps: j
-            .plan
-            .steps
-            .iter()
-            .filter(|s| !j.is_completed(&s.id))
-            .map(|s| {
-                let mut s = s.clone();
-                let resumed = j.started.as_deref() == Some(s.id.as_str());
-                for a in &mut s.actions {
-                    if let crate::plan::Action::Run { cmd } = a {
-                        *cmd = execute::resumed_cmd(cmd, resumed);
-                    }
-                }
-                s
-            })
-            .collect(),
-    };
-    print!("{}", sanitize_multiline(&render_plan(&remaining)));
+/// A resume shows what each device to be destroyed holds NOW and asks again: the operator
+/// confirmed another moment's devices.
+fn resume(
+    args: &SetupArgs,
+    j: &mut SetupJournal,
+    runner: &dyn Runner,
+    machine: &dyn Machine,
+) -> Result<i32> {
+    let plan = resume_plan(j);
+    print!("{}", sanitize_multiline(&render_plan(&plan)));
     if args.dry_run {
         println!("\n(dry run: nothing was changed)");
         return Ok(exit::OK);
     }
-    if remaining.steps.iter().any(|s| s.tag == Tag::Destructive) {
-        let devs: Vec<String> = j.request.devices.iter().map(|d| d.to_string()).collect();
-        let summary = format!("\nThe remaining steps erase {}.\n", devs.join(", "));
+    if plan.steps.iter().any(Step::is_destructive) {
+        let summary = current_contents(j, runner, machine)?;
         if !confirm_destruction(&summary, args.yes)? {
             return Err(Refused(vec!["not confirmed; nothing was changed".into()]).into());
         }
     }
-    execute::execute(j, runner)?;
+    let w = Walker::new(runner, machine);
+    walk(&w, j, &plan, &state_report)?;
+    drop(w);
     finish(j)
 }
 
-fn finish(j: &mut Journal) -> Result<i32> {
+/// What each target carries now next to what it carried at confirmation.
+fn current_contents(
+    j: &SetupJournal,
+    runner: &dyn Runner,
+    machine: &dyn Machine,
+) -> Result<String> {
+    let snap = machine.snapshot(runner)?;
+    let mut out = String::from(
+        "\nThe remaining steps ERASE these devices (each is re-proven right before):\n",
+    );
+    for t in &j.request.targets {
+        let now = snap
+            .identity(&t.device)
+            .map(|i| crate::plan::Contents::of(i).describe())
+            .unwrap_or_else(|| "unreadable".into());
+        out.push_str(&format!(
+            "  {} ({}): now {}; at confirmation {}\n",
+            t.device,
+            t.given.display(),
+            now,
+            t.contents.describe()
+        ));
+    }
+    Ok(crate::ui::sanitize_multiline(&out))
+}
+
+/// Where things stand after a failure, and the one command to run next.
+pub(crate) fn state_report(j: &SetupJournal, failed: &Step) -> String {
+    let r = &j.request;
+    let dir_state = if j.is_completed("move-aside") {
+        format!("the original directory is kept at {}", r.aside().display())
+    } else {
+        format!(
+            "the original directory {} is untouched",
+            r.lightning_dir.display()
+        )
+    };
+    format!(
+        "setup stopped at step '{}'. Completed: {}. {dir_state}. Fix the cause, then run \
+         `lnraid setup --resume` to continue (the failed step is re-planned from what the devices \
+         hold then), or `lnraid setup --abort` to undo",
+        failed.id,
+        j.completed_list()
+    )
+}
+
+fn finish(j: &mut SetupJournal) -> Result<i32> {
     j.state = JournalState::Done;
     j.save()?;
-    let record = j.archive()?;
+    let record = j.archive(&record_name(j.request.fs_uuid.as_str(), j.state))?;
     let r = &j.request;
     let skipped: Vec<String> = j
         .manifest
@@ -179,7 +240,7 @@ fn finish(j: &mut Journal) -> Result<i32> {
         ));
     }
     out.push_str(&format!(
-        "\nThe original directory is kept, unchanged, at {aside}.\n  It is a second copy of your node's state: NEVER start lightningd from it; running two nodes\n  from copies of the same state can lose your channel funds. Once the node has run well from\n  the array, remove it: rm -rf -- '{aside}'\nNext: start lightningd. Record of this setup: {}\n",
+        "\nThe original directory is kept, unchanged since it was copied (proven before publishing), at {aside}.\n  It is a second copy of your node's state: NEVER start lightningd from it; running two nodes\n  from copies of the same state can lose your channel funds. Once the node has run well from\n  the array, remove it: rm -rf -- '{aside}'\nNext: start lightningd. Record of this setup: {}\n",
         record.display(),
         aside = r.aside().display(),
     ));

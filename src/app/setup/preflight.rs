@@ -11,7 +11,8 @@ use crate::app::{ids, Refused};
 use crate::cli::SetupArgs;
 use crate::config::fstab_edit::{plan_fstab_edit, MARKER};
 use crate::exec::Runner;
-use crate::plan::setup::{DeviceIdentity, Profile, SetupRequest};
+use crate::plan::setup::{Profile, SetupRequest};
+use crate::plan::Target;
 use crate::policy::{classify_request, PolicyContext};
 use crate::probe::lsblk::BlockDev;
 use crate::probe::mounts::mount_containing;
@@ -147,13 +148,17 @@ pub fn preflight(args: &SetupArgs, runner: &dyn Runner) -> Result<Preflight> {
             .iter()
             .map(|r| r.path.clone())
             .collect::<Vec<DevPath>>(),
-        identities: targets
+        targets: resolved
             .iter()
-            .map(|t| DeviceIdentity {
-                path: t.path.clone(),
-                size: t.size.0,
-                model: t.model.clone(),
-                serial: t.serial.clone(),
+            .zip(&targets)
+            .map(|(r, b)| {
+                let id = snapshot.identity(&b.path);
+                Target::new(
+                    r.given.clone(),
+                    b,
+                    id,
+                    crate::walk::machine::stable_ids(&b.path, id),
+                )
             })
             .collect(),
         profile,

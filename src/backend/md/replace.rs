@@ -35,7 +35,12 @@ pub struct MdReplace {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReplaceRefusal {
     #[error("{new} ({new_size}) is smaller than the array needs: each member must hold {used} plus md's superblock and bitmap; use a device of at least {need}")]
-    TooSmall { new: DevPath, new_size: Bytes, used: Bytes, need: Bytes },
+    TooSmall {
+        new: DevPath,
+        new_size: Bytes,
+        used: Bytes,
+        need: Bytes,
+    },
     #[error("{0} is not a member of the array (see `lnraid status`)")]
     NotAMember(DevPath),
     #[error("the array has no empty slot and no member was named: give --old DEV")]
@@ -136,7 +141,9 @@ fn remove_failed(a: &DevPath, old: &DevPath) -> Step {
         Tag::Safe,
         format!("mark {old} failed (if md has not yet) and remove it from {a}"),
         vec![
-            Action::Try { cmd: md(a, &["--fail", &old]) },
+            Action::Try {
+                cmd: md(a, &["--fail", &old]),
+            },
             run(md(a, &["--remove", &old])),
         ],
     )
@@ -164,17 +171,24 @@ fn grow(steps: &mut Vec<Step>, a: &DevPath, r: &MdReplace) {
         .chain([r.new_size])
         .min()
         .unwrap_or(Bytes(0));
-    let Some(kib) = size::create_size_kib(smallest) else { return };
+    let Some(kib) = size::create_size_kib(smallest) else {
+        return;
+    };
     if kib * 1024 <= r.used_dev_size.0 + 64 * 1024 * 1024 {
         return;
     }
     steps.push(Step::new(
         "md-grow",
         Tag::Long,
-        format!("every member is now larger: grow {a} to {} per member, then ext4 with it (online)", Bytes(kib * 1024)),
+        format!(
+            "every member is now larger: grow {a} to {} per member, then ext4 with it (online)",
+            Bytes(kib * 1024)
+        ),
         vec![
             run(md(a, &["--grow", &format!("--size={kib}")])),
-            Action::AwaitSync { array: a.to_string() },
+            Action::AwaitSync {
+                array: a.to_string(),
+            },
             run(Cmd::mutating("resize2fs", [a.to_string().as_str()])),
         ],
     ));

@@ -18,7 +18,7 @@ use super::{array_path, conf, FSTYPE};
 use crate::config::fstab_edit::MARKER;
 use crate::exec::Cmd;
 use crate::plan::setup::{mountpoint_step, node_steps, SetupRequest};
-use crate::plan::{Action, Plan, Step, Tag};
+use crate::plan::{Action, Allow, Check, Plan, Step, Tag};
 use crate::types::DevPath;
 
 /// What only an md setup has; chosen at preflight, journaled with the request.
@@ -92,18 +92,27 @@ pub fn plan_create(r: &SetupRequest, m: &MdSetup, fstab_diff: &str) -> Plan {
     let md = array_path(&m.name);
     let mp = r.mountpoint.to_string_lossy().into_owned();
     let mut steps = Vec::new();
+    // Re-proven by the executor right before each destructive step: still the devices the
+    // operator confirmed, still eligible, nothing new on them.
+    let targets = Check::Targets {
+        devices: r.devices.clone(),
+        allow: Allow::Confirmed,
+    };
     if r.wipe {
-        steps.push(Step::new(
-            "wipe",
-            Tag::Destructive,
-            format!(
-                "erase every signature (old md superblocks too) on {}",
-                devs.join(", ")
-            ),
-            devs.iter()
-                .map(|d| run(Cmd::mutating("wipefs", ["--all", d.as_str()])))
-                .collect(),
-        ));
+        steps.push(
+            Step::new(
+                "wipe",
+                Tag::Destructive,
+                format!(
+                    "erase every signature (old md superblocks too) on {}",
+                    devs.join(", ")
+                ),
+                devs.iter()
+                    .map(|d| run(Cmd::mutating("wipefs", ["--all", d.as_str()])))
+                    .collect(),
+            )
+            .check(targets.clone()),
+        );
     }
     steps.push(Step::new(
         "md-create",
@@ -117,7 +126,8 @@ pub fn plan_create(r: &SetupRequest, m: &MdSetup, fstab_diff: &str) -> Plan {
             run(create_cmd(r, m)),
             run(Cmd::read_only("mdadm", ["--detail", "--brief", md.as_str()])),
         ],
-    ));
+    )
+    .check(targets.clone()));
     steps.push(Step::new(
         "mkfs-ext4",
         // Safe: it formats the array created one step before, which holds nothing yet.
@@ -163,7 +173,12 @@ pub fn plan_create(r: &SetupRequest, m: &MdSetup, fstab_diff: &str) -> Plan {
         r.lightning_dir.display(),
         r.devices.len()
     );
-    Plan::new(title, steps)
+    Plan {
+        targets: r.targets.clone(),
+        protect: Some(r.lightning_dir.clone()),
+        own_fs: Some(r.fs_uuid.to_string()),
+        ..Plan::new(title, steps)
+    }
 }
 
 fn conf_actions(m: &MdSetup, md: &str) -> Vec<Action> {
