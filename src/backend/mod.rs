@@ -186,6 +186,19 @@ pub fn plan_create(
     }
 }
 
+/// Which backend holds the array of status target `t`.
+pub fn locate(
+    runner: &dyn Runner,
+    ctx: &crate::status::gather::GatherCtx,
+    t: &crate::status::gather::Target,
+) -> Located {
+    let dctx = DetectCtx {
+        fstab_text: std::fs::read_to_string(&ctx.fstab).unwrap_or_default(),
+        sys_root: ctx.sys_root.clone(),
+    };
+    detect(runner, &dctx, t.uuid.as_ref(), &t.mountpoint)
+}
+
 /// The status of one array lnraid manages, from whichever backend holds it.
 pub fn array_status(
     runner: &dyn Runner,
@@ -194,11 +207,7 @@ pub fn array_status(
     md_conf: &Path,
     now: u64,
 ) -> crate::status::ArrayStatus {
-    let dctx = DetectCtx {
-        fstab_text: std::fs::read_to_string(&ctx.fstab).unwrap_or_default(),
-        sys_root: ctx.sys_root.clone(),
-    };
-    match detect(runner, &dctx, t.uuid.as_ref(), &t.mountpoint) {
+    match locate(runner, ctx, t) {
         Located::Btrfs { .. } => {
             crate::status::evaluate(&crate::status::gather::gather(runner, ctx, t), now)
         }

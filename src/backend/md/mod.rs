@@ -11,6 +11,7 @@ pub mod conf;
 pub mod health;
 pub mod preflight;
 pub mod probe;
+pub mod recover;
 pub mod replace;
 pub mod rules;
 pub mod setup;
