@@ -262,8 +262,14 @@ pub struct DevicesArgs {
     /// The node's data directory; devices that hold it are refused.
     #[arg(long, value_name = "DIR")]
     pub lightning_dir: Option<PathBuf>,
-    /// Refuse devices smaller than this (e.g. 512M, 2G).
-    #[arg(long, value_name = "SIZE", default_value = "1G")]
+    /// Refuse devices smaller than this (e.g. 512M, 2G). LNRAID_MIN_SIZE sets it for every
+    /// command (setup, replace and their re-checks too).
+    #[arg(
+        long,
+        value_name = "SIZE",
+        env = "LNRAID_MIN_SIZE",
+        default_value = "1G"
+    )]
     pub min_size: String,
     /// Only show these devices (and check them together: a device named twice is refused).
     #[arg(value_name = "DEVICE")]
@@ -293,7 +299,9 @@ pub struct StatusArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum MaintainJob {
-    /// Read every copy of every block; repair bad copies from the good mirror.
+    /// The integrity check: btrfs scrub (reads every copy, repairs bad ones from the good
+    /// mirror); md check (compares the mirrors, repairs nothing). `check` is the same job.
+    #[value(alias = "check")]
     Scrub,
     /// Compact half-empty chunks so btrfs keeps unallocated space.
     Balance,
@@ -326,6 +334,9 @@ pub struct MaintainArgs {
     /// Run the safety checks and print the command; take no lock, run nothing, record nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// md: check an array younger than 14 days too (checkarray skips those).
+    #[arg(long)]
+    pub force: bool,
     /// Seconds to wait for another maintenance job's lock before skipping.
     #[arg(long, value_name = "SECS", default_value_t = 7200)]
     pub wait: u64,

@@ -1,5 +1,6 @@
-# vm: --disks 3 --size 1100M --timeout 280
-# The whole failure story on md: setup → data committed → a member fails → status 2 → the
+# vm: --disks 3 --size 320M --timeout 280
+# The whole story on md: setup (not waiting for the initial resync: status 1 "resyncing — not
+# yet redundant", then 0) → data committed → a member fails → status 2 → the
 # array is stopped → recover assembles the survivor read-only and replays the journal onto a
 # dm-snapshot overlay → the copy opens at the last committed state, hsm_secret 0400 →
 # the array runs degraded again → replace of the missing member → status 0, data equal.
@@ -9,8 +10,16 @@ mount -t tmpfs tmpfs /root
 mkdir -p /root/new-media
 N=/root/.lightning/bitcoin
 step gen-node lnraid dev-gen-node-dir "$N" --db-size 4M --gossip-size 1M
-step setup lnraid setup --backend mdadm --wait --lightning-dir "$N" --device /dev/vda \
+step dry-run lnraid setup --backend mdadm --lightning-dir "$N" --device /dev/vda \
+    --device /dev/vdb --mountpoint /mnt/lnraid --dry-run
+step setup lnraid setup --backend mdadm --lightning-dir "$N" --device /dev/vda \
     --device /dev/vdb --mountpoint /mnt/lnraid --yes
+has /etc/mdadm/mdadm.conf '^HOMEHOST lnraid-vm$' '^PROGRAM /usr/bin/logger$' '^ARRAY /dev/md/lnraid metadata=1.2 name=lnraid-vm:lnraid UUID='
+has /etc/fstab ' /mnt/lnraid ext4 defaults,nofail,'
+lnraid status >/tmp/st.txt 2>&1 && die "status 0 during the initial resync"
+cat /tmp/st.txt
+has /tmp/st.txt 'resyncing .*not yet redundant' 'does not checksum'
+mdadm --wait /dev/md/lnraid || true
 DB=/mnt/lnraid/bitcoin/lightningd.sqlite3
 step commit-1 sqlite3 "$DB" "create table vm_marker(v text); insert into vm_marker values('committed-1');"
 expect_rc 0 status-healthy lnraid status

@@ -11,6 +11,8 @@ losetup() { /usr/sbin/losetup "$@"; }
 # Host paths lnraid writes, kept in the guest's tmpfs and printed on failure.
 export LNRAID_FSTAB=/etc/fstab LNRAID_STATE_DIR=/var/lib/lnraid LNRAID_LOCK_DIR=/run/lnraid
 export LNRAID_UNIT_DIR=/etc/systemd/system LNRAID_MDADM_CONF=/etc/mdadm/mdadm.conf
+# Small sparse disks keep resync/check/rebuild under TCG to seconds (policy's default is 1G).
+export LNRAID_MIN_SIZE=256M
 mkdir -p /var/lib/lnraid /run/lnraid /etc/systemd/system /etc/mdadm
 
 up() { cut -d' ' -f1 /proc/uptime; }

@@ -7,6 +7,7 @@
 //! `mdadm --grow --size=max`. XFS is detected too (status, recover) but not created.
 //! May not: run anything mutating; decide a verdict's exit code (status does).
 
+pub mod check;
 pub mod conf;
 pub mod health;
 pub mod preflight;
