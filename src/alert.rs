@@ -3,9 +3,13 @@
 //! script or a chat bot is one line: `--alert-command 'mail -s "$LNRAID_SUMMARY" root'`.
 //!
 //! A failing alert command is reported on stderr and never fails the job that raised it:
-//! the job's own result (and exit code) still tells.
+//! the job's own result (and exit code) still tells. A hanging one (a mail server that never
+//! answers) is killed, with everything it started, after [`ALERT_TIMEOUT`]
+//! (`LNRAID_ALERT_TIMEOUT=SECS` changes it): a monitor run every 5 minutes must not pile up
+//! behind it.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -17,7 +21,8 @@ pub const EVENT_VERSION: u32 = 1;
 #[derive(Debug, Clone, Serialize)]
 pub struct Event {
     pub version: u32,
-    /// Unix seconds.
+    /// RFC 3339 UTC in the JSON (`schemas/event.schema.json`); Unix seconds here.
+    #[serde(with = "crate::time::unix_rfc3339")]
     pub time: u64,
     pub host: String,
     /// `maintain` or `monitor`.
@@ -35,6 +40,27 @@ pub struct Event {
     pub details: serde_json::Value,
 }
 
+/// How long an alert command may run by default.
+pub const ALERT_TIMEOUT: Duration = Duration::from_secs(60);
+/// The environment variable that changes [`ALERT_TIMEOUT`] (seconds; `0`: no limit).
+pub const ALERT_TIMEOUT_ENV: &str = "LNRAID_ALERT_TIMEOUT";
+
+/// The alert command's limit: `LNRAID_ALERT_TIMEOUT` when set and valid, else [`ALERT_TIMEOUT`].
+pub fn alert_timeout() -> Option<Duration> {
+    match std::env::var(ALERT_TIMEOUT_ENV)
+        .ok()
+        .map(|v| crate::exec::timeout::parse_secs(&v))
+    {
+        Some(Ok(0.0)) => None,
+        Some(Ok(s)) => Some(Duration::from_secs_f64(s)),
+        Some(Err(e)) => {
+            eprintln!("lnraid: warning: ignoring {ALERT_TIMEOUT_ENV}: {e}");
+            Some(ALERT_TIMEOUT)
+        }
+        None => Some(ALERT_TIMEOUT),
+    }
+}
+
 pub fn hostname() -> String {
     nix::sys::utsname::uname()
         .map(|u| u.nodename().to_string_lossy().into_owned())
@@ -45,7 +71,12 @@ pub fn hostname() -> String {
 pub fn alert_cmd(command: &str, event: &Event) -> Cmd {
     // One line, newline-terminated: friendly to `read`, `jq` and line-based consumers.
     let json = serde_json::to_string(event).unwrap_or_default() + "\n";
-    Cmd::mutating("sh", ["-c", command])
+    // The command runs in a subshell and whatever it leaves unread of the event is drained
+    // afterwards: a command that never reads stdin (`exit 1`, `logger x`) must not close the
+    // pipe under lnraid's write, which with SIGPIPE at its default kills lnraid (seen in
+    // tests/loop_monitor.rs). Its exit status is kept.
+    let script = format!("( {command}\n); rc=$?; cat >/dev/null; exit $rc");
+    Cmd::mutating("sh", ["-c", script.as_str()])
         .env("LNRAID_SUMMARY", event.summary.replace('\n', " "))
         .env("LNRAID_SEVERITY", event.severity.word())
         .env("LNRAID_EVENT", event.kind)
@@ -56,13 +87,33 @@ pub fn alert_cmd(command: &str, event: &Event) -> Cmd {
 /// Returns whether the alert was delivered (true when no command is configured: stderr was
 /// the channel), so `monitor` can retry an undelivered one on its next run.
 pub fn send(runner: &dyn Runner, command: Option<&str>, event: &Event) -> bool {
+    send_within(runner, command, event, alert_timeout())
+}
+
+fn send_within(
+    runner: &dyn Runner,
+    command: Option<&str>,
+    event: &Event,
+    limit: Option<Duration>,
+) -> bool {
     eprintln!("lnraid: alert: {}", crate::ui::sanitize(&event.summary));
     let Some(command) = command else { return true };
-    match runner.run_ok(&alert_cmd(command, event)) {
+    let cmd = alert_cmd(command, event);
+    let cmd = match limit {
+        Some(d) => cmd.timeout(d),
+        None => cmd.untimed(),
+    };
+    match runner.run_ok(&cmd) {
         Ok(_) => true,
         Err(e) => {
+            let hint = match e {
+                crate::exec::CmdError::TimedOut { .. } => {
+                    format!(" (set {ALERT_TIMEOUT_ENV}=SECS to allow it longer)")
+                }
+                _ => String::new(),
+            };
             eprintln!(
-                "lnraid: warning: the alert command failed: {}",
+                "lnraid: warning: the alert command failed{hint}: {}",
                 crate::ui::sanitize_multiline(&e.to_string())
             );
             false
@@ -75,11 +126,8 @@ mod tests {
     use super::*;
     use crate::exec::RealRunner;
 
-    #[test]
-    fn delivers_json_on_stdin_and_summary_in_env() {
-        let t = tempfile::tempdir().unwrap();
-        let out = t.path().join("got");
-        let ev = Event {
+    fn event() -> Event {
+        Event {
             version: EVENT_VERSION,
             time: 1,
             host: "h".into(),
@@ -92,7 +140,14 @@ mod tests {
             devices: vec!["devid 2".into()],
             problems: vec![],
             details: serde_json::Value::Null,
-        };
+        }
+    }
+
+    #[test]
+    fn delivers_json_on_stdin_and_summary_in_env() {
+        let t = tempfile::tempdir().unwrap();
+        let out = t.path().join("got");
+        let ev = event();
         let cmd = format!(
             "cat > '{0}'; echo \"$LNRAID_SUMMARY|$LNRAID_SEVERITY|$LNRAID_EVENT\" >> '{0}'",
             out.display()
@@ -110,6 +165,36 @@ mod tests {
         assert!(
             !send(&RealRunner, Some("exit 7"), &ev),
             "reported as undelivered, not fatal"
+        );
+        // A command that reads nothing, with an event far larger than a pipe buffer: lnraid
+        // is not killed by SIGPIPE, and the status is the command's.
+        let mut big = ev.clone();
+        big.details = serde_json::json!({ "pad": "x".repeat(1 << 20) });
+        assert!(send(&RealRunner, Some("true"), &big));
+        assert!(!send(&RealRunner, Some("exit 3"), &big));
+        // A comment or an unbalanced quote in the command stays inside the subshell.
+        assert!(send(&RealRunner, Some("true # a comment"), &ev));
+    }
+
+    #[test]
+    fn a_hung_alert_command_is_killed_and_reported() {
+        use crate::exec::testproc::{eventually, procs_with, unique_sleep};
+        let tag = unique_sleep();
+        // The alert command's own child must die too: `sleep` is a grandchild here.
+        let cmd = format!("sleep {tag}; echo done");
+        let started = std::time::Instant::now();
+        let delivered = send_within(
+            &RealRunner,
+            Some(&cmd),
+            &event(),
+            Some(Duration::from_millis(300)),
+        );
+        assert!(!delivered, "a killed alert is not delivered");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(alert_cmd("x", &event()).limit, crate::exec::Limit::Default);
+        assert!(
+            eventually(|| procs_with(&tag).is_empty()),
+            "the alert's sleep survived"
         );
     }
 }

@@ -15,6 +15,12 @@ pub struct Cli {
     /// Only errors on stderr.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Kill a read-only command (a probe such as lsblk, blkid, btrfs ... show) that runs
+    /// longer than SECS, and fail naming it. Default: 10 s for lsblk/blkid/findmnt, 30 s for
+    /// the rest; 0: no limit. Long mutating commands (scrub, balance, replace, mkfs) are
+    /// never timed.
+    #[arg(long, global = true, value_name = "SECS", env = "LNRAID_TIMEOUT", value_parser = crate::exec::timeout::parse_secs)]
+    pub timeout: Option<f64>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -80,6 +86,11 @@ pub struct SetupArgs {
     /// devices. Never overrides a device in use.
     #[arg(long)]
     pub wipe: bool,
+    /// Accept loop devices whose backing files share a disk with each other or with the
+    /// node's directory: for rehearsals on throwaway loop devices only (no real redundancy).
+    /// A backing file on the array itself is always refused.
+    #[arg(long, env = "LNRAID_ALLOW_LOOP_ON_SHARED_DISK", hide_short_help = true, value_parser = clap::builder::BoolishValueParser::new())]
+    pub allow_loop_on_shared_disk: bool,
     /// Print the plan (commands, file changes) and change nothing.
     #[arg(long)]
     pub dry_run: bool,

@@ -24,6 +24,7 @@ pub mod sqlite;
 pub mod status;
 #[doc(hidden)]
 pub mod testkit;
+pub mod time;
 pub mod types;
 pub mod ui;
 pub mod walk;

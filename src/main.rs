@@ -14,7 +14,10 @@ fn main() {
     unsafe {
         nix::libc::signal(nix::libc::SIGPIPE, nix::libc::SIG_DFL);
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => usage_error(e),
+    };
     let level = match (cli.quiet, cli.verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
@@ -45,4 +48,18 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// clap's usage errors exit 2; for `status` and `monitor` that would read as CRITICAL to
+/// Nagios and cron, so there they exit 3 (UNKNOWN). `--help`/`--version` exit 0 as usual.
+fn usage_error(e: clap::Error) -> ! {
+    let nagios = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .is_some_and(|c| c == "status" || c == "monitor");
+    if nagios && e.use_stderr() {
+        let _ = e.print();
+        std::process::exit(app::exit::NAGIOS_UNKNOWN);
+    }
+    e.exit()
 }

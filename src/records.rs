@@ -50,8 +50,11 @@ pub struct JobRecord {
     pub job: Job,
     pub fs_uuid: FsUuid,
     pub mountpoint: PathBuf,
-    /// Unix seconds.
+    /// Unix seconds here; RFC 3339 UTC in the file (records written as numbers by older
+    /// versions still read).
+    #[serde(with = "crate::time::unix_rfc3339")]
     pub started: u64,
+    #[serde(with = "crate::time::unix_rfc3339")]
     pub finished: u64,
     pub outcome: Outcome,
     /// One line for people: what happened, or why it was skipped.

@@ -93,6 +93,11 @@ fn scrub_state_from_name(name: &str) -> ScrubState {
         "never-run" => ScrubState::NeverRun,
         // The raw form of a scrub's first seconds cannot be told from never-run.
         "running-early" if scen.contains("-raw") => ScrubState::NeverRun,
+        // A replace copies through the kernel's scrub code: the human form shows a running
+        // scrub's Time left/ETA; the raw form (what lnraid reads) shows no scrub.
+        "replacing" if scen.contains("-raw") => ScrubState::NeverRun,
+        "replacing" => ScrubState::Running,
+        "remount-ro" => ScrubState::NeverRun,
         "running" | "running-later" | "running-early" => ScrubState::Running,
         "aborted" | "degraded" => ScrubState::Aborted,
         "interrupted" => ScrubState::Interrupted,
@@ -226,5 +231,52 @@ fn show_cut_inside_a_block_is_refused() {
                 "{name}: accepted a cut after byte {i}:\n{cut}"
             );
         }
+    }
+}
+
+/// The operator states of `LNRAID_FIXCAP_ONLY=states`: concrete values, both versions.
+#[test]
+fn state_fixtures_have_the_values_status_judges() {
+    use lnraid::probe::btrfs::replace::ReplaceState;
+    use lnraid::probe::btrfs::Percent;
+    use lnraid::types::Bytes;
+    let read = |p: &str| fs::read_to_string(root().join("fixtures").join(p)).unwrap();
+    for v in ["6.2", "6.14"] {
+        let r = parse_replace_status(&read(&format!("btrfs-replace-status/{v}-replacing.txt")))
+            .unwrap();
+        assert_eq!(
+            r.state,
+            ReplaceState::Running {
+                percent: Percent(2080)
+            },
+            "{v}"
+        );
+        let failed =
+            parse_replace_status(&read(&format!("btrfs-replace-status/{v}-failed-full.txt")))
+                .unwrap();
+        assert!(
+            matches!(failed.state, ReplaceState::Canceled),
+            "{v}: {failed:?}"
+        );
+        let full = parse_usage(&read(&format!(
+            "btrfs-filesystem-usage/{v}-raid1-full-raw.txt"
+        )))
+        .unwrap();
+        assert_eq!(full.free_estimated, Bytes(0), "{v}");
+        assert_eq!(full.device_unallocated, Bytes(2 << 20), "{v}");
+        let nearly = parse_usage(&read(&format!(
+            "btrfs-filesystem-usage/{v}-raid1-nearly-full-raw.txt"
+        )))
+        .unwrap();
+        assert_eq!(nearly.free_estimated, Bytes(32112640), "{v}");
+        let replacing = parse_usage(&read(&format!(
+            "btrfs-filesystem-usage/{v}-raid1-replacing-raw.txt"
+        )))
+        .unwrap();
+        assert!(!replacing.has_missing_device(), "{v}");
+        let stats = parse_stats(&read(&format!("btrfs-device-stats/{v}-replacing.txt"))).unwrap();
+        assert_eq!(stats.len(), 3, "{v}: the replace target has counters too");
+        let ro = parse_stats(&read(&format!("btrfs-device-stats/{v}-forced-ro.txt"))).unwrap();
+        assert_eq!(ro.len(), 2, "{v}");
     }
 }

@@ -273,8 +273,13 @@ fn maintenance_jobs_never_overlap() {
     let (sr, br) = (rec("scrub"), rec("balance"));
     assert_eq!(sr["outcome"], "ok");
     assert_eq!(br["outcome"], "ok");
+    // Records carry RFC 3339 UTC times.
+    let t = |v: &serde_json::Value| {
+        lnraid::time::parse_rfc3339(v.as_str().unwrap_or_default())
+            .unwrap_or_else(|| panic!("not an RFC 3339 time: {v}"))
+    };
     assert!(
-        br["started"].as_u64() >= sr["finished"].as_u64(),
+        t(&br["started"]) >= t(&sr["finished"]),
         "balance ran after the scrub: {sr} {br}"
     );
 

@@ -114,6 +114,15 @@ fn monitor_alerts_once_per_change_and_writes_metrics() {
         text.contains("lnraid_members_missing{") && text.contains("counter=\"corruption_errs\"} 0"),
         "{text}"
     );
+    // node_exporter conventions: counters end in _total, times are timestamps, no empty label.
+    assert!(
+        text.contains("# TYPE lnraid_device_errors_total counter"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("age_seconds") && !text.contains("=\"\""),
+        "{text}"
+    );
     assert_eq!(monitor().status.code(), Some(0));
     assert_eq!(events(&log).len(), 0, "no change, no alert");
 
@@ -121,7 +130,14 @@ fn monitor_alerts_once_per_change_and_writes_metrics() {
     // is not taken as reported.
     sh("umount", &[env.mp.to_str().unwrap()]);
     let down = env.lnraid_host(&["monitor", "--alert-command", "exit 1"]);
-    assert_eq!(down.status.code(), Some(2));
+    assert_eq!(
+        down.status.code(),
+        Some(2),
+        "{:?} {} {}",
+        down.status,
+        down.stdout,
+        down.stderr
+    );
     assert!(
         down.stderr.contains("next monitor run retries"),
         "{}",

@@ -19,7 +19,9 @@ fn every_vm_fixture_parses() {
     }
     for (name, text) in files(&root().join("fixtures/mdadm-detail")) {
         let d = parse_detail(&text).unwrap_or_else(|e| panic!("mdadm-detail/{name}: {e}"));
-        assert_eq!(d.raid_level, "raid1", "{name}");
+        // The level is in the scenario name (`4.2-raid10-clean.txt`).
+        let level = name.split('-').nth(1).unwrap_or_default();
+        assert_eq!(d.raid_level, level, "{name}");
     }
     for (name, text) in files(&root().join("fixtures/mdadm-detail-export")) {
         let e = parse_detail_export(&text).unwrap_or_else(|e| panic!("export/{name}: {e}"));
@@ -359,5 +361,59 @@ fn corpus_mdadm_detail() {
         }
         let d = parse_detail(&text).unwrap_or_else(|e| panic!("corpus mdadm-detail/{name}: {e}"));
         check_corpus_detail(&name, &d);
+    }
+}
+
+/// raid10, raid5, raid6, raid0 and raid1 in one /proc/mdstat (scripts/vm/capture-mdadm-levels):
+/// every array is read, chunk sizes in either case, and the export of each level.
+#[test]
+fn mixed_levels_from_the_vm() {
+    let read = |p: &str| fs::read_to_string(root().join("fixtures").join(p)).unwrap();
+    let s = parse_mdstat(&read("mdstat/6.1.0-57-cloud-amd64-mixed-levels-clean.txt")).unwrap();
+    let levels: Vec<(&str, Option<&str>, Option<u64>)> = s
+        .arrays
+        .iter()
+        .map(|a| (a.name.as_str(), a.level.as_deref(), a.chunk_kib))
+        .collect();
+    assert_eq!(
+        levels,
+        vec![
+            ("md123", Some("raid1"), None),
+            ("md124", Some("raid0"), Some(512)),
+            ("md125", Some("raid6"), Some(512)),
+            ("md126", Some("raid5"), Some(512)),
+            ("md127", Some("raid10"), Some(512)),
+        ]
+    );
+    assert_eq!(
+        arr(&s, "md127").layout.as_deref(),
+        Some("512K chunks 2 near-copies")
+    );
+    assert_eq!(arr(&s, "md127").in_sync, Some(vec![true; 4]));
+    assert_eq!(arr(&s, "md126").raid_disks, Some(3));
+    assert!(s.arrays.iter().all(|a| !a.is_degraded()));
+    let r = parse_mdstat(&read(
+        "mdstat/6.1.0-57-cloud-amd64-mixed-levels-raid5-recovering.txt",
+    ))
+    .unwrap();
+    let r5 = arr(&r, "md126");
+    assert!(r5.is_degraded());
+    assert_eq!(op(r5), (SyncKind::Recovery, 16.2));
+    let r10 = arr(&r, "md127");
+    assert_eq!(faulty(r10), vec!["vdd1"]);
+    assert_eq!((r10.raid_disks, r10.working_disks), (Some(4), Some(3)));
+    for (f, level, devices) in [
+        ("4.2-raid10-clean.txt", "raid10", 4),
+        ("4.2-raid5-clean.txt", "raid5", 3),
+        ("4.2-raid6-clean.txt", "raid6", 4),
+        ("4.2-raid0-clean.txt", "raid0", 2),
+    ] {
+        let e = parse_detail_export(&read(&format!("mdadm-detail-export/{f}"))).unwrap();
+        assert_eq!(
+            (e.level.as_deref(), e.raid_devices),
+            (Some(level), Some(devices)),
+            "{f}"
+        );
+        assert_eq!(e.members.len() as u32, devices, "{f}");
     }
 }

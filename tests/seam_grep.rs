@@ -18,7 +18,7 @@ const PATTERNS: [&str; 4] = [
     "\"-t\", \"btrfs\"",
 ];
 
-const LEGACY: [&str; 8] = [
+const LEGACY: [&str; 9] = [
     "src/app/recover/dest.rs",
     "src/app/recover/discover.rs",
     "src/app/recover/mount.rs",
@@ -26,6 +26,7 @@ const LEGACY: [&str; 8] = [
     "src/plan/target.rs",
     "src/policy/graph.rs",
     "src/policy/mod.rs",
+    "src/status/fstab_check.rs",
     "src/status/gather.rs",
 ];
 

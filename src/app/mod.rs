@@ -28,10 +28,16 @@ pub mod exit {
     pub const USAGE: i32 = 2;
     /// lnraid refused for safety: a named device is not eligible.
     pub const REFUSED: i32 = 3;
+    /// `status` and `monitor`: the verdict could not be told (Nagios UNKNOWN), also for a
+    /// usage error.
+    pub const NAGIOS_UNKNOWN: i32 = 3;
 }
 
 /// Runs one command; returns the process exit code.
 pub fn run(cli: Cli, runner: &dyn Runner) -> anyhow::Result<i32> {
+    if let Some(secs) = cli.timeout {
+        crate::exec::timeout::set_read_timeout(secs);
+    }
     match cli.command {
         Command::Devices(args) => devices::run(&args, runner),
         Command::Schedule(cmd) => schedule::run(&cmd, runner),

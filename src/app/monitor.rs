@@ -2,7 +2,9 @@
 //! recorded, and run the alert command once per change — a change of verdict, device error
 //! counters above the recorded baseline, a new scrub that found errors or failed — and once a
 //! day while critical. `--textfile` writes node_exporter textfile-collector metrics
-//! atomically. Exit code: the overall verdict (so a systemd unit shows failed while critical).
+//! atomically. Exit code: the overall verdict (so a systemd unit shows failed while critical);
+//! when it can check nothing it says why on stderr (no lnraid array in the fstab, the fstab
+//! unreadable, a damaged state file) and exits 3 (unknown), the same convention as `status`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -96,7 +98,11 @@ pub fn reasons(
                 Outcome::Corrected | Outcome::Uncorrectable | Outcome::Failed
             )
         {
-            why.push(format!("scrub {:?}: {}", r.outcome, r.detail));
+            why.push(format!(
+                "scrub {}: {}",
+                crate::status::export::outcome_word(r.outcome),
+                r.detail
+            ));
             if kind.is_empty() {
                 kind = "scrub_result";
             }
@@ -113,10 +119,55 @@ pub fn reasons(
 }
 
 pub fn run(args: &MonitorArgs, runner: &dyn Runner) -> Result<i32> {
+    if let Some(tf) = &args.textfile {
+        if let Err(e) = super::metrics::check_textfile_path(tf) {
+            eprintln!("lnraid monitor: {e:#}");
+            return Ok(Severity::Unknown.exit_code());
+        }
+    }
     let ctx = super::status::ctx_from(&args.host, None);
-    let (arrays, overall) = super::status::collect(runner, &ctx, args.mountpoint.as_deref())?;
     let now = now_unix();
-    for a in &arrays {
+    let (arrays, overall) = match super::status::collect(runner, &ctx, args.mountpoint.as_deref()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("lnraid monitor: nothing checked: {e:#}");
+            write_textfile(args, &[], now)?;
+            return Ok(Severity::Unknown.exit_code());
+        }
+    };
+    if arrays.is_empty() {
+        eprintln!(
+            "lnraid monitor: nothing checked: no lnraid array in {} (no `# lnraid-managed` line); name a mountpoint to watch one",
+            args.host.fstab.display()
+        );
+    }
+    let code = match watch(args, runner, &arrays, now) {
+        Ok(()) => overall.exit_code(),
+        Err(e) => {
+            eprintln!("lnraid monitor: {e:#}");
+            Severity::Unknown.exit_code()
+        }
+    };
+    let docs: Vec<_> = arrays.iter().map(crate::backend::to_doc).collect();
+    write_textfile(args, &docs, now)?;
+    Ok(code)
+}
+
+fn write_textfile(
+    args: &MonitorArgs,
+    docs: &[crate::status::doc::ArrayDoc],
+    now: u64,
+) -> Result<()> {
+    if let Some(tf) = &args.textfile {
+        write_atomic_no_backup(tf, super::metrics::render(docs, now).as_bytes(), 0o644)
+            .with_context(|| format!("writing {}", tf.display()))?;
+    }
+    Ok(())
+}
+
+/// Compares each array with what was seen last and alerts on a change.
+fn watch(args: &MonitorArgs, runner: &dyn Runner, arrays: &[ArrayStatus], now: u64) -> Result<()> {
+    for a in arrays {
         let Some(uuid) = a.facts.uuid.clone() else {
             continue;
         };
@@ -180,9 +231,5 @@ pub fn run(args: &MonitorArgs, runner: &dyn Runner) -> Result<i32> {
             0o644,
         )?;
     }
-    if let Some(tf) = &args.textfile {
-        write_atomic_no_backup(tf, super::metrics::render(&arrays, now).as_bytes(), 0o644)
-            .with_context(|| format!("writing {}", tf.display()))?;
-    }
-    Ok(overall.exit_code())
+    Ok(())
 }

@@ -1,13 +1,18 @@
 //! `lnraid status`: gather → evaluate → print; the exit code is the Nagios verdict.
+//!
+//! Every failure is `unknown` (exit 3), never a warning and never silence: with `--json` a
+//! document with verdict `unknown` and the error is still printed, so a wrapper always gets
+//! JSON on stdout. May not: change anything.
 
 use std::path::PathBuf;
 
 use crate::cli::StatusArgs;
 use crate::exec::Runner;
 use crate::records::now_unix;
+use crate::status::doc::StatusDoc;
 use crate::status::gather::{targets, GatherCtx};
-use crate::status::render::render;
-use crate::status::{ArrayStatus, Severity, STATUS_JSON_VERSION};
+use crate::status::render::{render, render_error};
+use crate::status::{ArrayStatus, Severity};
 
 /// Status of every target, and the overall verdict.
 pub fn collect(
@@ -48,22 +53,35 @@ pub fn ctx_from(host: &crate::host::HostPaths, lightning_dir: Option<PathBuf>) -
     }
 }
 
+/// The JSON document for a finished (or failed) run.
+pub fn document(result: &anyhow::Result<(Vec<ArrayStatus>, Severity)>, now: u64) -> StatusDoc {
+    let host = crate::alert::hostname();
+    match result {
+        Ok((arrays, _)) => StatusDoc::new(
+            now,
+            host,
+            arrays.iter().map(crate::backend::to_doc).collect(),
+        ),
+        Err(e) => StatusDoc::unknown(now, host, format!("{e:#}")),
+    }
+}
+
 pub fn run(args: &StatusArgs, runner: &dyn Runner) -> anyhow::Result<i32> {
     let ctx = ctx_from(&args.host, args.lightning_dir.clone());
-    let (arrays, overall) = collect(runner, &ctx, args.mountpoint.as_deref())?;
+    let result = collect(runner, &ctx, args.mountpoint.as_deref());
+    let code = match &result {
+        Ok((_, overall)) => overall.exit_code(),
+        Err(_) => Severity::Unknown.exit_code(),
+    };
     if args.json {
-        let doc = serde_json::json!({
-            "version": STATUS_JSON_VERSION,
-            "verdict": overall.word(),
-            "exit_code": overall.exit_code(),
-            "arrays": arrays,
-        });
+        let doc = document(&result, now_unix());
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        print!(
-            "{}",
-            crate::ui::sanitize_multiline(&render(&arrays, overall))
-        );
+        let text = match &result {
+            Ok((arrays, overall)) => render(arrays, *overall),
+            Err(e) => render_error(&format!("{e:#}")),
+        };
+        print!("{}", crate::ui::sanitize_multiline(&text));
     }
-    Ok(overall.exit_code())
+    Ok(code)
 }

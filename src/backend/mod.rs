@@ -216,3 +216,11 @@ pub fn array_status(
         }
     }
 }
+
+/// The `status --json` document of one evaluated array, by its backend.
+pub fn to_doc(a: &crate::status::ArrayStatus) -> crate::status::doc::ArrayDoc {
+    match &a.health {
+        Some(h) if h.backend == Backend::Md => md::doc::to_doc(a, h),
+        _ => crate::status::export::to_doc(a),
+    }
+}

@@ -8,3 +8,4 @@
 pub mod atomic;
 pub mod fstab;
 pub mod fstab_edit;
+pub mod unit_value;

@@ -1,6 +1,7 @@
 //! `Cmd`: a command as data. Pure: building or printing a `Cmd` never runs anything.
 
 use std::fmt;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -12,8 +13,9 @@ pub enum Effect {
     Mutating,
 }
 
-/// A program and its arguments. `Display` gives the exact shell-escaped line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A program and its arguments. `Display` gives the exact shell-escaped line. Equality ignores
+/// the time limit: a journaled command (which does not record it) equals the one replanned.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Cmd {
     pub program: String,
     pub args: Vec<String>,
@@ -23,6 +25,25 @@ pub struct Cmd {
     /// Bytes fed to standard input; `None` means stdin is `/dev/null`.
     #[serde(skip)]
     pub stdin: Option<Vec<u8>>,
+    /// How long the command may run before its process group is killed (see
+    /// [`super::timeout`]). Not part of the shell line, nor of a journaled command: a resumed
+    /// step gets the limit of the code that runs it.
+    #[serde(skip)]
+    pub limit: Limit,
+}
+
+/// A command's time limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Limit {
+    /// Read-only commands get their program's default limit (overridable with `--timeout` /
+    /// `LNRAID_TIMEOUT`); mutating commands run untimed.
+    #[default]
+    Default,
+    /// Killed after this long, whatever its effect.
+    After(Duration),
+    /// Never killed for taking long (scrub, balance, replace, mkfs over a big disk: their
+    /// progress is observable elsewhere).
+    Untimed,
 }
 
 impl Cmd {
@@ -37,6 +58,7 @@ impl Cmd {
             effect,
             env: Vec::new(),
             stdin: None,
+            limit: Limit::Default,
         }
     }
 
@@ -78,10 +100,36 @@ impl Cmd {
         self
     }
 
+    /// Kills the command (its whole process group) when it runs longer than `after`.
+    pub fn timeout(mut self, after: Duration) -> Cmd {
+        self.limit = Limit::After(after);
+        self
+    }
+
+    /// Never kills the command for taking long.
+    pub fn untimed(mut self) -> Cmd {
+        self.limit = Limit::Untimed;
+        self
+    }
+
     pub fn is_mutating(&self) -> bool {
         self.effect == Effect::Mutating
     }
 }
+
+impl PartialEq for Cmd {
+    fn eq(&self, o: &Cmd) -> bool {
+        (
+            &self.program,
+            &self.args,
+            self.effect,
+            &self.env,
+            &self.stdin,
+        ) == (&o.program, &o.args, o.effect, &o.env, &o.stdin)
+    }
+}
+
+impl Eq for Cmd {}
 
 impl fmt::Display for Cmd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -94,6 +142,11 @@ impl fmt::Display for Cmd {
         }
         Ok(())
     }
+}
+
+/// A path quoted for a POSIX shell (see [`shell_quote`]), for advice printed as a command line.
+pub fn quote_path(p: &std::path::Path) -> String {
+    shell_quote(&p.to_string_lossy())
 }
 
 /// Quotes `s` for a POSIX shell: bare when it only holds safe characters, else single-quoted

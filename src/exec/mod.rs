@@ -6,19 +6,27 @@
 //! `LC_ALL=C`, captures both streams and judges the exit status itself; [`FakeRunner`] replays
 //! outputs captured from real runs and records what it was asked, for tests.
 //! Invariant: no command is ever retried here. A failed mutating command is reported, not
-//! repeated (STYLE.md rule 10).
+//! repeated (STYLE.md rule 10). No child outlives lnraid (`children`), and no read-only
+//! command runs without a time limit (`timeout`).
 
+#[cfg(test)]
+mod advice_tests;
+mod children;
 mod cmd;
 mod fake;
 mod real;
 mod record;
+#[cfg(test)]
+pub(crate) mod testproc;
+pub mod timeout;
 
-pub use cmd::{shell_quote, Cmd, Effect};
+pub use cmd::{quote_path, shell_quote, Cmd, Effect, Limit};
 pub use fake::FakeRunner;
 pub use real::RealRunner;
 pub use record::Recorder;
 
 use std::fmt;
+use std::time::Duration;
 
 /// How a process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +105,32 @@ pub enum CmdError {
         status: ExitStatus,
         stderr_tail: String,
     },
+    /// The process ran longer than its limit; its whole process group was killed.
+    /// `hint` says how to change the limit.
+    #[error("`{cmd}` did not finish within {} and was killed, with everything it started (a hung device or tool?){}{}", secs(.after), hint_suffix(.hint), tail_suffix(.stderr_tail))]
+    TimedOut {
+        cmd: String,
+        after: Duration,
+        hint: String,
+        stderr_tail: String,
+    },
+}
+
+fn hint_suffix(hint: &str) -> String {
+    if hint.is_empty() {
+        String::new()
+    } else {
+        format!("; {hint}")
+    }
+}
+
+fn secs(d: &Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{s:.0} s")
+    } else {
+        format!("{s:.1} s")
+    }
 }
 
 fn tail_suffix(tail: &str) -> String {

@@ -51,7 +51,7 @@ pub fn render_plan(plan: &Plan) -> String {
                     }
                     Ok(())
                 }
-                Action::MakeDir { path, mode } => writeln!(out, "      mkdir {} (mode {mode:04o})", path.display()),
+                Action::MakeDir { path, mode } => writeln!(out, "      mkdir {} (mode {mode:04o})", crate::exec::quote_path(path)),
                 Action::Copy { src, dst, owner } => writeln!(
                     out,
                     "      copy {} -> {}{} (every byte hashed; sockets and other special files skipped)",

@@ -145,7 +145,7 @@ pub fn dropin_content(mountpoint: &Path) -> String {
     format!(
         "# Written by lnraid: lightningd must not start unless its data directory's array is mounted.\n\
          [Unit]\nRequiresMountsFor={}\n",
-        mountpoint.display()
+        crate::config::unit_value::path_list_item(mountpoint)
     )
 }
 

@@ -79,6 +79,24 @@ pub enum Refusal {
     ExclusiveOpenFailed {
         error: String,
     },
+    /// A loop device whose backing file lives on the array being built (on a chosen member):
+    /// the array would write into its own member.
+    LoopBackedByMember {
+        backing: PathBuf,
+        member: DevPath,
+    },
+    /// A loop device whose backing file lives on `$LIGHTNINGDIR`'s filesystem: the "array"
+    /// dies with the disk the node already lives on.
+    LoopOnNodeFilesystem {
+        backing: PathBuf,
+        dir: PathBuf,
+    },
+    /// A loop device whose backing file lives on a disk another chosen member lives on too.
+    LoopSharesDisk {
+        backing: PathBuf,
+        disk: DevPath,
+        other: PathBuf,
+    },
 }
 
 impl Refusal {
@@ -90,6 +108,15 @@ impl Refusal {
                 | Refusal::RaidSignature { .. }
                 | Refusal::PartitionTable { .. }
                 | Refusal::AmbivalentSignatures
+        )
+    }
+
+    /// The rehearsal cases `setup --allow-loop-on-shared-disk` accepts: no real redundancy,
+    /// but nothing destroyed either. A backing file on the array itself is never accepted.
+    pub fn overridable_for_rehearsal(&self) -> bool {
+        matches!(
+            self,
+            Refusal::LoopOnNodeFilesystem { .. } | Refusal::LoopSharesDisk { .. }
         )
     }
 
@@ -116,6 +143,9 @@ impl Refusal {
             Refusal::NamedTwice { .. } => "named_twice",
             Refusal::SameDisk { .. } => "same_disk",
             Refusal::ExclusiveOpenFailed { .. } => "exclusive_open_failed",
+            Refusal::LoopBackedByMember { .. } => "loop_backed_by_member",
+            Refusal::LoopOnNodeFilesystem { .. } => "loop_on_node_filesystem",
+            Refusal::LoopSharesDisk { .. } => "loop_shares_disk",
         }
     }
 
@@ -201,6 +231,24 @@ impl Refusal {
             Refusal::ExclusiveOpenFailed { error } => {
                 format!("cannot be opened exclusively: {error}")
             }
+            Refusal::LoopBackedByMember { backing, member } => format!(
+                "a loop device whose backing file {} lives on {member}, a member of the array being built: the array would write into itself",
+                backing.display()
+            ),
+            Refusal::LoopOnNodeFilesystem { backing, dir } => format!(
+                "a loop device whose backing file {} lives on the same filesystem as {}: the copy would die with the disk the node already lives on",
+                backing.display(),
+                dir.display()
+            ),
+            Refusal::LoopSharesDisk {
+                backing,
+                disk,
+                other,
+            } => format!(
+                "a loop device whose backing file {} lives on {disk}, where {} lives too: one dying disk would take both mirrors",
+                backing.display(),
+                other.display()
+            ),
         }
     }
 
@@ -232,6 +280,12 @@ impl Refusal {
             Refusal::SameDisk { .. } => "put each mirror on a different physical disk",
             Refusal::ExclusiveOpenFailed { .. } => {
                 "something else (a mount, md/dm, another program) holds this device; find it with `lsof` or `fuser -v`"
+            }
+            Refusal::LoopBackedByMember { .. } => {
+                "put the loop device's backing file on a disk outside the array, or use real disks"
+            }
+            Refusal::LoopOnNodeFilesystem { .. } | Refusal::LoopSharesDisk { .. } => {
+                "use separate physical disks for the mirrors; for a rehearsal on throwaway loop devices, rerun with --allow-loop-on-shared-disk"
             }
         }
     }

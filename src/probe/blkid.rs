@@ -93,13 +93,22 @@ pub fn parse_blkid_export(text: &str) -> Result<Identity, ParseError> {
     id.uuid_sub = get("UUID_SUB");
     id.label = get("LABEL");
     id.pttype = get("PTTYPE");
-    if id.fstype.is_none()
-        && id.pttype.is_none()
-        && !id.all.is_empty()
-        && id.all.keys().any(|k| k != "DEVNAME")
-    {
-        // e.g. only PART_ENTRY_* keys: a partition without a filesystem. Fine, but keep it.
-        tracing::trace!(keys = ?id.all.keys().collect::<Vec<_>>(), "blkid: no TYPE/PTTYPE");
+    // Output for a device carries what blkid found: a TYPE, a partition table, a USAGE, or
+    // (a partition without a filesystem) PART_ENTRY_* keys. Any other KEY=VALUE text is not
+    // blkid output, and taking it would make an unknown device look blank.
+    let probed = id
+        .all
+        .keys()
+        .any(|k| matches!(k.as_str(), "TYPE" | "PTTYPE" | "USAGE") || k.starts_with("PART_ENTRY_"));
+    if !id.all.is_empty() && !probed {
+        let keys: Vec<&str> = id.all.keys().map(String::as_str).collect();
+        return Err(ParseError::new(
+            WHAT,
+            format!(
+                "no TYPE, PTTYPE, USAGE or PART_ENTRY_ key (got {}): not blkid output",
+                super::excerpt(&keys.join(","))
+            ),
+        ));
     }
     Ok(id)
 }
@@ -226,6 +235,11 @@ pub fn parse_blkid_plain(text: &str) -> Result<Vec<(DevPath, Identity)>, ParseEr
 /// must not take an unknown device for a blank one.
 pub fn interpret(cmd: &Cmd, out: &Output) -> Result<Identity, BlkidError> {
     match out.status.code() {
+        // Exit 0 means blkid found something: nothing printed is not "blank".
+        Some(0) if out.stdout.trim().is_empty() => Err(BlkidError::Parse(ParseError::new(
+            WHAT,
+            "exit status 0 but nothing printed",
+        ))),
         Some(0) => parse_blkid_export(&out.stdout).map_err(BlkidError::Parse),
         Some(2) if out.stdout.trim().is_empty() && out.stderr.trim().is_empty() => {
             Ok(Identity::default())
@@ -319,5 +333,32 @@ mod tests {
         assert!(parse_blkid_export("hello world").is_err());
         assert!(parse_blkid_export("DEVNAME=/dev/a\nTYPE=x\nDEVNAME=/dev/b\n").is_err());
         assert!(parse_blkid_export("lower=case").is_err());
+    }
+
+    /// KEY=VALUE text that is not blkid output (an env dump, a config file, `DEVNAME` alone)
+    /// is refused: taken as an identity it would have no TYPE, and read as blank.
+    #[test]
+    fn key_value_text_that_is_not_blkid_is_refused_not_blank() {
+        for text in [
+            "FOO=bar\n",
+            "HOME=/root\nPATH=/usr/bin:/bin\nLANG=C\n",
+            "DEVNAME=/dev/sdb\n",
+            "UUID=5d1c0e2a-1111-2222-3333-444455556666\nLABEL=x\n",
+        ] {
+            let e = parse_blkid_export(text).unwrap_err();
+            assert!(e.reason.contains("not blkid output"), "{text:?}: {e}");
+        }
+        let cmd = blkid_cmd(&DevPath::new("/dev/loop0"));
+        assert!(interpret(&cmd, &Output::exited(0, "SHELL=/bin/sh\n", "")).is_err());
+        assert!(interpret(&cmd, &Output::exited(0, "", "")).is_err());
+        // The real blank answer is exit 2 with no output.
+        assert!(interpret(&cmd, &Output::exited(2, "", ""))
+            .unwrap()
+            .is_blank());
+        // A partition without a filesystem is still blkid output (PART_ENTRY_* keys).
+        let p =
+            parse_blkid_export("DEVNAME=/dev/sdb2\nPART_ENTRY_SCHEME=gpt\nPART_ENTRY_NUMBER=2\n")
+                .unwrap();
+        assert!(p.is_blank());
     }
 }

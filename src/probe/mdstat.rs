@@ -74,6 +74,8 @@ pub struct MdArray {
     /// Personality details between size and health map: `512k chunks`, `level 6, 4k chunk,
     /// algorithm 2`, `64k rounding`.
     pub layout: Option<String>,
+    /// The chunk size from the layout words (`512K chunks`, `512k chunk`), KiB.
+    pub chunk_kib: Option<u64>,
     /// `[2/1]`: raid disks the array should have, and how many are working.
     pub raid_disks: Option<u32>,
     pub working_disks: Option<u32>,
@@ -177,8 +179,38 @@ impl MdArray {
     }
 }
 
-/// Parses the whole text of `/proc/mdstat`.
+/// An array whose lines this parser could not read (see [`parse_mdstat_per_array`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnreadableArray {
+    pub name: String,
+    pub error: ParseError,
+}
+
+/// [`parse_mdstat_per_array`]'s result: the arrays read, and those that could not be.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MdstatReport {
+    pub mdstat: Mdstat,
+    pub unreadable: Vec<UnreadableArray>,
+}
+
+/// Parses `/proc/mdstat` array by array: an array whose lines do not have a known shape is
+/// set aside in `unreadable` (with its error), and the others are still read — one odd array
+/// on the machine must not hide lnraid's own. The file's frame (the `Personalities` line,
+/// nothing after `unused devices`, no indented line before any array) is still required.
+pub fn parse_mdstat_per_array(text: &str) -> Result<MdstatReport, ParseError> {
+    parse_inner(text)
+}
+
+/// Parses the whole text of `/proc/mdstat`; any unreadable array is an error.
 pub fn parse_mdstat(text: &str) -> Result<Mdstat, ParseError> {
+    let mut r = parse_inner(text)?;
+    match r.unreadable.is_empty() {
+        true => Ok(r.mdstat),
+        false => Err(r.unreadable.swap_remove(0).error),
+    }
+}
+
+fn parse_inner(text: &str) -> Result<MdstatReport, ParseError> {
     let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
     let personalities = loop {
         match lines.next() {
@@ -192,6 +224,9 @@ pub fn parse_mdstat(text: &str) -> Result<Mdstat, ParseError> {
         arrays: Vec::new(),
         unused_devices: None,
     };
+    let mut unreadable: Vec<UnreadableArray> = Vec::new();
+    // The array being skipped after an error in its lines: its name.
+    let mut skipping: Option<String> = None;
     for (n, line) in lines {
         let body = line.trim();
         if stat.unused_devices.is_some() && !body.is_empty() {
@@ -207,24 +242,64 @@ pub fn parse_mdstat(text: &str) -> Result<Mdstat, ParseError> {
         if let Some(rest) = body.strip_prefix("unused devices:") {
             let devs = rest.split_whitespace().filter(|d| *d != "<none>");
             stat.unused_devices = Some(devs.map(str::to_string).collect());
-            finish_array(&stat)?;
+            close_last(&mut stat, &mut unreadable, &mut skipping);
         } else if let Some(caps) = HEADER.captures(line) {
-            finish_array(&stat)?;
-            stat.arrays
-                .push(parse_header(n, group(&caps, 1), group(&caps, 2))?);
+            close_last(&mut stat, &mut unreadable, &mut skipping);
+            let name = group(&caps, 1);
+            match parse_header(n, name, group(&caps, 2)) {
+                Ok(a) => stat.arrays.push(a),
+                Err(error) => {
+                    unreadable.push(UnreadableArray {
+                        name: name.to_string(),
+                        error,
+                    });
+                    skipping = Some(name.to_string());
+                }
+            }
         } else if line.starts_with(char::is_whitespace) {
+            if skipping.is_some() {
+                continue;
+            }
             let array = stat
                 .arrays
                 .last_mut()
                 .ok_or_else(|| ParseError::at(WHAT, n, "indented line before any array"))?;
-            parse_detail_line(array, n, body)?;
+            if let Err(error) = parse_detail_line(array, n, body) {
+                let a = stat.arrays.pop().expect("the array just borrowed");
+                skipping = Some(a.name.clone());
+                unreadable.push(UnreadableArray {
+                    name: a.name,
+                    error,
+                });
+            }
         } else {
             let msg = format!("unknown line {:?}", super::excerpt(line));
             return Err(ParseError::at(WHAT, n, msg));
         }
     }
-    finish_array(&stat)?;
-    Ok(stat)
+    close_last(&mut stat, &mut unreadable, &mut skipping);
+    Ok(MdstatReport {
+        mdstat: stat,
+        unreadable,
+    })
+}
+
+/// Ends the last array's block: a complete array stays, a cut one moves to `unreadable`.
+fn close_last(
+    stat: &mut Mdstat,
+    unreadable: &mut Vec<UnreadableArray>,
+    skipping: &mut Option<String>,
+) {
+    if skipping.take().is_some() {
+        return;
+    }
+    if let Err(error) = finish_array(stat) {
+        let a = stat.arrays.pop().expect("finish_array failed on an array");
+        unreadable.push(UnreadableArray {
+            name: a.name,
+            error,
+        });
+    }
 }
 
 fn parse_personalities(n: usize, line: &str) -> Result<Vec<String>, ParseError> {

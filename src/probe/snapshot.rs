@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::blkid::{probe_identity, Identity};
 use super::btrfs::show::{parse_show, ShowFs};
 use super::lsblk::{lsblk_cmd, parse_lsblk, BlockDev};
-use super::mdstat::{parse_mdstat, Mdstat};
+use super::mdstat::{parse_mdstat_per_array, Mdstat};
 use super::mounts::{read_mounts, Mount, PID1_MOUNTINFO};
 use super::swaps::{read_swaps, Swap};
 use super::sysfs::{BtrfsMounted, SysBlock, Sysfs};
@@ -131,7 +131,7 @@ pub fn probe_snapshot(runner: &dyn Runner, src: &ProbeSources) -> anyhow::Result
             .sysfs
             .read_btrfs_mounted()
             .context("reading /sys/fs/btrfs")?,
-        versions: probe_versions(runner),
+        versions: probe_versions(runner)?,
         ..Snapshot::default()
     };
     for dev in &devices {
@@ -165,20 +165,41 @@ pub fn probe_snapshot(runner: &dyn Runner, src: &ProbeSources) -> anyhow::Result
             .and_then(|o| Ok(parse_show(&o.stdout)?))
         {
             Ok(fs) => snap.btrfs = fs,
+            // A hung btrfs is not "no filesystems": membership decides eligibility.
+            Err(e) if is_timeout(&e) => return Err(e),
             Err(e) => snap
                 .warnings
                 .push(format!("btrfs filesystems unknown: {e:#}")),
         }
     }
     match std::fs::read_to_string(&src.mdstat) {
-        Ok(text) => match parse_mdstat(&text) {
-            Ok(m) => snap.md = Some(m),
+        // Array by array: one array this parser cannot read must not hide the md holders
+        // of every other (the policy refuses members of arrays it can see).
+        Ok(text) => match parse_mdstat_per_array(&text) {
+            Ok(r) => {
+                for u in &r.unreadable {
+                    snap.warnings.push(format!(
+                        "{}: array {} unreadable: {}",
+                        src.mdstat.display(),
+                        u.name,
+                        u.error
+                    ));
+                }
+                snap.md = Some(r.mdstat);
+            }
             Err(e) => snap.warnings.push(format!("{}: {e}", src.mdstat.display())),
         },
         Err(e) if e.kind() == io::ErrorKind::NotFound => {} // no md driver
         Err(e) => snap.warnings.push(format!("{}: {e}", src.mdstat.display())),
     }
     Ok(snap)
+}
+
+fn is_timeout(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<crate::exec::CmdError>(),
+        Some(crate::exec::CmdError::TimedOut { .. })
+    )
 }
 
 /// Opens `dev` read-only with `O_EXCL` and closes it at once. For a block device this fails

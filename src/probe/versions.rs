@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::exec::{Cmd, Runner};
+use crate::exec::{Cmd, CmdError, Runner};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Versions {
@@ -37,26 +37,34 @@ pub fn version_tuple(v: &str) -> Vec<u32> {
     head.split('.').map_while(|s| s.parse().ok()).collect()
 }
 
-fn tool_version(runner: &dyn Runner, cmd: Cmd, marker: &str) -> Option<String> {
-    let out = runner.output(&cmd).ok()?;
+/// `Ok(None)` when the tool is missing or says nothing we recognize. A tool that hangs even
+/// on `--version` is an error: taking it for "not installed" would hide a hung machine (and
+/// skip every probe that needs it).
+fn tool_version(runner: &dyn Runner, cmd: Cmd, marker: &str) -> Result<Option<String>, CmdError> {
+    let out = match runner.output(&cmd) {
+        Ok(out) => out,
+        Err(e @ CmdError::TimedOut { .. }) => return Err(e),
+        Err(_) => return Ok(None),
+    };
     // mdadm prints its version on stderr.
-    parse_version_after(&out.stdout, marker).or_else(|| parse_version_after(&out.stderr, marker))
+    Ok(parse_version_after(&out.stdout, marker)
+        .or_else(|| parse_version_after(&out.stderr, marker)))
 }
 
-pub fn probe_versions(runner: &dyn Runner) -> Versions {
+pub fn probe_versions(runner: &dyn Runner) -> Result<Versions, CmdError> {
     let kernel = nix::sys::utsname::uname()
         .map(|u| u.release().to_string_lossy().into_owned())
         .unwrap_or_default();
-    Versions {
+    Ok(Versions {
         kernel,
         btrfs_progs: tool_version(
             runner,
             Cmd::read_only("btrfs", ["--version"]),
             "btrfs-progs",
-        ),
-        mdadm: tool_version(runner, Cmd::read_only("mdadm", ["--version"]), "mdadm -"),
-        util_linux: tool_version(runner, Cmd::read_only("lsblk", ["--version"]), "util-linux"),
-    }
+        )?,
+        mdadm: tool_version(runner, Cmd::read_only("mdadm", ["--version"]), "mdadm -")?,
+        util_linux: tool_version(runner, Cmd::read_only("lsblk", ["--version"]), "util-linux")?,
+    })
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ pub const MANIFEST_VERSION: u32 = 1;
 pub struct RecoverManifest {
     pub format: String,
     pub version: u32,
-    /// UTC, `YYYYmmddTHHMMSSZ`, when the copy was verified.
+    /// RFC 3339 UTC (`2026-11-21T01:01:01Z`), when the copy was verified.
     pub created_utc: String,
     pub lnraid_version: String,
     pub array: ArrayInfo,
@@ -158,7 +158,7 @@ mod tests {
         RecoverManifest {
             format: MANIFEST_FORMAT.into(),
             version: MANIFEST_VERSION,
-            created_utc: "20261121T010101Z".into(),
+            created_utc: "2026-11-21T01:01:01Z".into(),
             lnraid_version: "0.1.0".into(),
             array: ArrayInfo {
                 fs_uuid: FsUuid::parse("0c0ffee0-1234-4abc-8def-0123456789ab").unwrap(),

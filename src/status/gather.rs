@@ -5,6 +5,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use super::fstab_check::{check_fstab, normalize_mountpoint};
 use crate::config::fstab_edit::managed_arrays;
 use crate::exec::{Cmd, Runner};
 use crate::probe::btrfs::balance::probe_balance_status;
@@ -13,6 +14,7 @@ use crate::probe::btrfs::replace::probe_replace_status;
 use crate::probe::btrfs::scrub::{probe_scrub_status, ScrubState};
 use crate::probe::btrfs::show::probe_show;
 use crate::probe::btrfs::stats::probe_stats;
+use crate::probe::btrfs::usage::probe_usage;
 use crate::probe::btrfs::Profile;
 use crate::probe::mounts::{read_mounts, Mount, PID1_MOUNTINFO};
 use crate::records::{read_record, Job, Outcome};
@@ -38,28 +40,52 @@ pub struct Target {
 }
 
 /// The arrays lnraid manages (its fstab lines), or the one mounted at `given`.
+///
+/// An fstab that cannot be read is an error, never "no array": a mistyped `--fstab` must not
+/// read as a machine without lnraid arrays. With a mountpoint given, an unreadable fstab is
+/// left to [`gather`] (it becomes the array's `fstab_unreadable` problem).
 pub fn targets(ctx: &GatherCtx, given: Option<&Path>) -> anyhow::Result<Vec<Target>> {
-    let text = fs::read_to_string(&ctx.fstab).unwrap_or_default();
+    let text = match (fs::read_to_string(&ctx.fstab), given) {
+        (Ok(t), _) => t,
+        (Err(_), Some(_)) => String::new(),
+        (Err(e), None) => {
+            return Err(anyhow::Error::new(e)
+                .context(format!("cannot read the fstab {}", ctx.fstab.display())))
+        }
+    };
     let managed = managed_arrays(&text)?;
     Ok(match given {
         Some(mp) => {
+            let mp = normalize_mountpoint(mp);
             let uuid = managed
                 .iter()
-                .find(|a| a.mountpoint == mp)
+                .find(|a| normalize_mountpoint(&a.mountpoint) == mp)
                 .map(|a| a.uuid.clone());
             vec![Target {
                 uuid,
-                mountpoint: mp.to_path_buf(),
+                mountpoint: mp,
             }]
         }
         None => managed
             .into_iter()
             .map(|a| Target {
                 uuid: Some(a.uuid),
-                mountpoint: a.mountpoint,
+                mountpoint: normalize_mountpoint(&a.mountpoint),
             })
             .collect(),
     })
+}
+
+/// Per-mount options, then the filesystem's, each once: `rw,relatime` + `rw,space_cache=v2`
+/// → `rw,relatime,space_cache=v2` (mountinfo repeats `rw`).
+pub fn merge_options(per_mount: &str, super_opts: &str) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    for o in per_mount.split(',').chain(super_opts.split(',')) {
+        if !o.is_empty() && !seen.contains(&o) {
+            seen.push(o);
+        }
+    }
+    seen.join(",")
 }
 
 /// The btrfs mount holding `t`: at its mountpoint, or (by UUID) wherever sysfs says it is.
@@ -110,7 +136,10 @@ pub fn gather(runner: &dyn Runner, ctx: &GatherCtx, t: &Target) -> ArrayFacts {
     f.mounted_at = mount.as_ref().map(|m| m.mountpoint.clone());
     f.mount_options = mount
         .as_ref()
-        .map(|m| format!("{},{}", m.options, m.super_options));
+        .map(|m| merge_options(&m.options, &m.super_options));
+    f.per_mount_options = mount.as_ref().map(|m| m.options.clone());
+    f.super_options = mount.as_ref().map(|m| m.super_options.clone());
+    f.fstab_path = ctx.fstab.clone();
     match &mount {
         Some(m) => probe_mounted(runner, &m.mountpoint, &mut f),
         None => {
@@ -133,20 +162,32 @@ pub fn gather(runner: &dyn Runner, ctx: &GatherCtx, t: &Target) -> ArrayFacts {
     records(ctx, &uuid, &mut f);
     unfinished(ctx, &uuid, &mut f);
     setup_record(ctx, &uuid, &mut f);
-    let fstab = fs::read_to_string(&ctx.fstab).unwrap_or_default();
-    f.fstab_line = Some(
-        managed_arrays(&fstab)
-            .map(|a| a.iter().any(|x| x.uuid == uuid))
-            .unwrap_or(false),
-    );
+    let check = match fs::read_to_string(&ctx.fstab) {
+        Ok(text) => check_fstab(&text, &uuid, &t.mountpoint),
+        Err(e) => super::fstab_check::FstabCheck {
+            state: super::doc::FstabState::Unreadable,
+            lines: vec![],
+            options: None,
+            detail: Some(e.to_string()),
+        },
+    };
+    f.fstab_line = match check.state {
+        super::doc::FstabState::Unreadable => None,
+        super::doc::FstabState::Missing => Some(false),
+        _ => Some(!check.lines.is_empty()),
+    };
+    f.fstab = Some(check);
     if let Some(d) = ctx.lightning_dir.clone().or(f.lightning_dir.clone()) {
         f.lightning_dir_on_array = Some(resolves_into(&d, &t.mountpoint));
+        // The link may name a path on the array that does not exist (the array is mounted
+        // elsewhere, or not at all): that is not "on the array" for the node.
+        f.lightning_dir_dangling = fs::symlink_metadata(&d).is_ok() && fs::metadata(&d).is_err();
         f.lightning_dir = Some(d);
     }
     f
 }
 
-/// The six status commands, in parallel: each is a separate process, and together they are
+/// The seven status commands, in parallel: each is a separate process, and together they are
 /// most of status's cost.
 fn probe_mounted(runner: &dyn Runner, mp: &Path, f: &mut ArrayFacts) {
     std::thread::scope(|s| {
@@ -155,13 +196,14 @@ fn probe_mounted(runner: &dyn Runner, mp: &Path, f: &mut ArrayFacts) {
         let df = s.spawn(|| probe_df(runner, mp));
         let scrub = s.spawn(|| probe_scrub_status(runner, mp));
         let balance = s.spawn(|| probe_balance_status(runner, mp));
+        let usage = s.spawn(|| probe_usage(runner, mp));
         let replace = probe_replace_status(runner, mp);
         let mut err = |e: String| f.errors.push(e);
         match show.join() {
             Ok(Ok(mut v)) if !v.is_empty() => f.show = Some(v.remove(0)),
             Ok(Ok(_)) => err(format!(
                 "`btrfs filesystem show {}` listed nothing",
-                mp.display()
+                crate::exec::quote_path(mp)
             )),
             Ok(Err(e)) => err(e.to_string()),
             Err(_) => err("show probe panicked".into()),
@@ -186,6 +228,11 @@ fn probe_mounted(runner: &dyn Runner, mp: &Path, f: &mut ArrayFacts) {
             Ok(Err(e)) => err(e.to_string()),
             Err(_) => err("balance probe panicked".into()),
         }
+        match usage.join() {
+            Ok(Ok(v)) => f.usage = Some(v),
+            Ok(Err(e)) => err(e.to_string()),
+            Err(_) => err("usage probe panicked".into()),
+        }
         match replace {
             Ok(v) => f.replace = Some(v),
             Err(e) => err(e.to_string()),
@@ -196,7 +243,10 @@ fn probe_mounted(runner: &dyn Runner, mp: &Path, f: &mut ArrayFacts) {
             s.state,
             ScrubState::Finished | ScrubState::Aborted | ScrubState::Interrupted
         ) {
-            let started = s.started.as_deref().and_then(parse_btrfs_local_time);
+            let started = s
+                .started
+                .as_deref()
+                .and_then(crate::time::parse_btrfs_local_time);
             f.scrub_finished_at = started.map(|t| t + s.duration_secs.unwrap_or(0));
         }
     }
@@ -318,31 +368,8 @@ fn immutable(runner: &dyn Runner, mp: &Path) -> Option<bool> {
         .map(|flags| flags.contains('i'))
 }
 
-/// `Sat Nov 21 12:59:51 2026` (btrfs prints local time) → Unix seconds.
+/// `Sat Nov 21 12:59:51 2026` (btrfs prints local time) → Unix seconds; see
+/// [`crate::time::parse_btrfs_local_time`].
 pub fn parse_btrfs_local_time(s: &str) -> Option<u64> {
-    let f: Vec<&str> = s.split_whitespace().collect();
-    let [_, mon, day, hms, year] = f[..] else {
-        return None;
-    };
-    let months = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let m = months.iter().position(|x| *x == mon)?;
-    let t: Vec<i32> = hms
-        .split(':')
-        .map(|x| x.parse().ok())
-        .collect::<Option<_>>()?;
-    let [h, mi, sec] = t[..] else { return None };
-    // SAFETY: a zeroed `tm` is a valid value; mktime reads and normalizes it.
-    let mut tm: nix::libc::tm = unsafe { std::mem::zeroed() };
-    tm.tm_year = year.parse::<i32>().ok()? - 1900;
-    tm.tm_mon = m as i32;
-    tm.tm_mday = day.parse().ok()?;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
-    tm.tm_isdst = -1;
-    // SAFETY: `tm` is a valid, exclusively borrowed struct.
-    let t = unsafe { nix::libc::mktime(&mut tm) };
-    u64::try_from(t).ok()
+    crate::time::parse_btrfs_local_time(s)
 }

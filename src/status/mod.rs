@@ -6,9 +6,13 @@
 //! funds. Non-RAID (`single`) block groups are flagged: data written while degraded is not
 //! mirrored until converted.
 
+pub mod doc;
+pub mod export;
+pub mod fstab_check;
 pub mod gather;
 pub mod render;
 mod rules;
+mod space;
 
 use std::path::PathBuf;
 
@@ -20,12 +24,13 @@ use crate::probe::btrfs::replace::ReplaceStatus;
 use crate::probe::btrfs::scrub::ScrubStatus;
 use crate::probe::btrfs::show::ShowFs;
 use crate::probe::btrfs::stats::DevStats;
+use crate::probe::btrfs::usage::Usage;
 use crate::probe::btrfs::Profile;
 use crate::records::JobRecord;
 use crate::types::FsUuid;
 
-/// Version of the `status --json` document; bumped on incompatible changes.
-pub const STATUS_JSON_VERSION: u32 = 1;
+/// Version of the `status --json` document (see [`doc`]); bumped on incompatible changes.
+pub const STATUS_JSON_VERSION: u32 = doc::STATUS_VERSION;
 
 /// A scrub older than this is a warning (the schedule runs weekly; two missed runs).
 pub const SCRUB_MAX_AGE_SECS: u64 = 15 * 86_400;
@@ -93,10 +98,18 @@ pub struct ArrayFacts {
     pub mountpoint: PathBuf,
     /// Where it is mounted now, with the mount options.
     pub mounted_at: Option<PathBuf>,
+    /// Per-mount then filesystem options, each once (`rw,relatime,degraded,...`).
     pub mount_options: Option<String>,
+    /// Per-mount options alone (mountinfo field 6): `ro` here is a read-only mount.
+    pub per_mount_options: Option<String>,
+    /// Filesystem (superblock) options alone: `ro` here with `rw` per mount means the kernel
+    /// forced the filesystem read-only after an error.
+    pub super_options: Option<String>,
     pub show: Option<ShowFs>,
     pub stats: Option<Vec<DevStats>>,
     pub df: Option<Vec<DfGroup>>,
+    /// `btrfs filesystem usage`: allocation, unallocated space, free estimate.
+    pub usage: Option<Usage>,
     pub scrub: Option<ScrubStatus>,
     /// Unix time the last scrub ended (lnraid's record, or btrfs's start + duration).
     pub scrub_finished_at: Option<u64>,
@@ -106,7 +119,12 @@ pub struct ArrayFacts {
     pub last_balance_record: Option<JobRecord>,
     /// The RAID profile the array was made with.
     pub expected_profile: Option<Profile>,
+    /// Whether an fstab line mounts this filesystem UUID (any line; see `fstab` for more).
     pub fstab_line: Option<bool>,
+    /// The full check of the fstab line (missing / wrong / duplicated / unreadable).
+    #[serde(skip)]
+    pub fstab: Option<fstab_check::FstabCheck>,
+    pub fstab_path: PathBuf,
     pub lightning_dir: Option<PathBuf>,
     /// An lnraid `replace` or `setup` of this array that did not finish: (command, step).
     pub unfinished: Vec<(String, String)>,
@@ -114,9 +132,40 @@ pub struct ArrayFacts {
     pub created_at: Option<u64>,
     /// Whether `lightning_dir` resolves into the array.
     pub lightning_dir_on_array: Option<bool>,
+    /// `lightning_dir` (or the link it is) leads to a path that does not exist.
+    pub lightning_dir_dangling: bool,
     /// Whether the bare mountpoint is immutable; `None` when it cannot be seen (mounted over).
     pub mountpoint_immutable: Option<bool>,
     pub errors: Vec<String>,
+}
+
+impl ArrayFacts {
+    /// Why the mounted filesystem is read-only, if it is. A read-only superblock under a
+    /// read-write mount is the kernel's doing (btrfs forces it after a failed write).
+    pub fn read_only_cause(&self) -> Option<doc::ReadOnlyCause> {
+        let has_ro = |o: &Option<String>| {
+            o.as_deref()
+                .is_some_and(|o| o.split(',').any(|x| x == "ro"))
+        };
+        self.mounted_at.as_ref()?;
+        let (mount_ro, super_ro) = (has_ro(&self.per_mount_options), has_ro(&self.super_options));
+        if super_ro && !mount_ro {
+            Some(doc::ReadOnlyCause::Kernel)
+        } else if mount_ro || super_ro {
+            let fstab_ro = self
+                .fstab
+                .as_ref()
+                .and_then(|c| c.options.as_deref())
+                .is_some_and(|o| o.split(',').any(|x| x == "ro"));
+            Some(if fstab_ro {
+                doc::ReadOnlyCause::Fstab
+            } else {
+                doc::ReadOnlyCause::MountOption
+            })
+        } else {
+            None
+        }
+    }
 }
 
 /// The evaluated state of one array.
@@ -160,6 +209,7 @@ pub fn expected_profile(f: &ArrayFacts) -> Option<Profile> {
 pub fn evaluate(f: &ArrayFacts, now: u64) -> ArrayStatus {
     let mut out = Vec::new();
     let mp = f.mountpoint.display();
+    let mp_q = crate::exec::quote_path(&f.mountpoint);
     for e in &f.errors {
         out.push(p(
             Severity::Unknown,
@@ -173,13 +223,13 @@ pub fn evaluate(f: &ArrayFacts, now: u64) -> ArrayStatus {
             Severity::Critical,
             "not_mounted",
             format!("the array is not mounted at {mp}: the node cannot run from it"),
-            format!("check `dmesg` and `lnraid status`; if a member is missing, run `lnraid recover --to <new media>` first, then mount {mp}"),
+            format!("check `dmesg` and `lnraid status`; if a member is missing, run `lnraid recover --to <new media>` first, then `mount {mp_q}`"),
         )),
         Some(at) if *at != f.mountpoint => out.push(p(
             Severity::Warning,
             "mounted_elsewhere",
             format!("the array is mounted at {} instead of {mp}", at.display()),
-            format!("unmount it and mount {mp}"),
+            format!("unmount it and `mount {mp_q}`"),
         )),
         Some(_) => {}
     }
@@ -221,9 +271,11 @@ pub fn evaluate(f: &ArrayFacts, now: u64) -> ArrayStatus {
             Severity::Warning,
             "degraded_option",
             format!("{mp} is whole but still mounted with `degraded`: if a member fails again, it keeps running silently without redundancy"),
-            format!("stop the node, then `umount {mp}` and `mount {mp}` (the fstab line has no `degraded`)"),
+            format!("stop the node, then `umount {mp_q}` and `mount {mp_q}` (the fstab line has no `degraded`)"),
         ));
     }
+    rules::read_only(f, &mut out);
+    space::space(f, &mut out);
     rules::profiles(f, &mut out);
     rules::device_errors(f, &mut out);
     rules::scrub(f, now, &mut out);
@@ -243,3 +295,5 @@ pub fn evaluate(f: &ArrayFacts, now: u64) -> ArrayStatus {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_states;

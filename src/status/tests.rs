@@ -14,7 +14,7 @@ macro_rules! fx {
     };
 }
 
-fn healthy() -> ArrayFacts {
+pub(super) fn healthy() -> ArrayFacts {
     ArrayFacts {
         uuid: None,
         mountpoint: "/mnt/lnraid".into(),

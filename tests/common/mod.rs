@@ -231,13 +231,11 @@ impl Drop for Mounted {
     }
 }
 
-/// Runs the lnraid binary with `args`.
+/// Runs the lnraid binary with `args` (untimed: a setup over loop devices may take a while;
+/// lnraid's own probes have their own limits).
 pub fn lnraid(args: &[&str]) -> Output {
     RealRunner
-        .output(&Cmd::read_only(
-            env!("CARGO_BIN_EXE_lnraid"),
-            args.iter().copied(),
-        ))
+        .output(&Cmd::read_only(env!("CARGO_BIN_EXE_lnraid"), args.iter().copied()).untimed())
         .expect("run lnraid")
 }
 

@@ -195,7 +195,8 @@ fn unsafe_to_run(f: &ArrayFacts, job: Job) -> Option<(Severity, String)> {
         return Some((
             Severity::Critical,
             format!(
-                "devid {missing:?} missing: the array is degraded ({} would {})",
+                "{} missing: the array is degraded ({} would {})",
+                crate::status::export::devid_list(&missing),
                 job.name(),
                 harm(job)
             ),

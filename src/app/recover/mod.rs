@@ -100,7 +100,7 @@ pub fn run(args: &RecoverArgs, runner: &dyn Runner) -> Result<i32> {
     let manifest = RecoverManifest {
         format: MANIFEST_FORMAT.into(),
         version: MANIFEST_VERSION,
-        created_utc: super::ids::utc_timestamp(),
+        created_utc: crate::time::rfc3339(crate::records::now_unix()),
         lnraid_version: env!("CARGO_PKG_VERSION").into(),
         array: info,
         source_dir: name.clone(),
@@ -231,7 +231,7 @@ fn print_array(array: &ArrayFound) {
         // A recover killed before its guard ran (Ctrl-C, SIGKILL) leaves its read-only mount.
         println!(
             "  It is the read-only mount of an interrupted `lnraid recover`; afterwards remove it:\n  umount {0} && rmdir {0}",
-            sanitize(&ex.mountpoint.to_string_lossy())
+            sanitize(&crate::exec::quote_path(&ex.mountpoint))
         );
     }
 }

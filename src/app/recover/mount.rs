@@ -148,7 +148,7 @@ impl<'r> ReadOnlyMount<'r> {
             bail!(
                 "could not unmount {} ({e}); it is read-only, so nothing is at risk: run `{cmd}` and then `rmdir {}`",
                 self.path.display(),
-                self.path.display()
+                crate::exec::quote_path(&self.path)
             );
         }
         // Non-recursive: fails (and leaves it) unless the directory is empty.

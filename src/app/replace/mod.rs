@@ -20,7 +20,7 @@ use crate::cli::ReplaceArgs;
 use crate::exec::Runner;
 use crate::host::Lock;
 use crate::plan::render_plan;
-use crate::ui::confirm::{confirm_destruction, describe_targets};
+use crate::ui::confirm::{confirm_erase, describe_targets};
 use crate::ui::sanitize_multiline;
 
 pub fn run(args: &ReplaceArgs, runner: &dyn Runner) -> Result<i32> {
@@ -64,10 +64,8 @@ pub fn run(args: &ReplaceArgs, runner: &dyn Runner) -> Result<i32> {
                 println!("\n(dry run: nothing was changed)");
                 return Ok(exit::OK);
             }
-            let summary = format!(
-                "\n{}",
-                describe_targets(&[(p.new_device.clone(), p.new_identity.clone())])
-            );
+            let targets = [(p.new_device.clone(), p.new_identity.clone())];
+            let summary = format!("\n{}", describe_targets(&targets));
             let summary = if p.request.mount_degraded {
                 format!(
                     "{summary}The array is not mounted and a member is missing: lnraid will mount it read-write with\n\
@@ -76,7 +74,7 @@ pub fn run(args: &ReplaceArgs, runner: &dyn Runner) -> Result<i32> {
             } else {
                 summary
             };
-            if !confirm_destruction(&summary, args.yes)? {
+            if !confirm_erase(&summary, &targets, args.yes)? {
                 return Err(Refused(vec!["not confirmed; nothing was changed".into()]).into());
             }
             let j = execute::ReplaceJournal::new(Some(jpath.clone()), p.request, p.plan.clone());
@@ -156,7 +154,7 @@ fn same_replacement(args: &ReplaceArgs, j: &execute::ReplaceJournal) -> Result<(
         r.new.device,
         execute::journal_path(&args.host.state_dir).display(),
         r.old_devid,
-        r.new.device
+        crate::exec::shell_quote(&r.new.device.to_string())
     )])
     .into())
 }

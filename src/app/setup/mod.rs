@@ -3,6 +3,8 @@
 //! ([`crate::walk`]) walking a plan this file printed first; `--abort`'s undo is a plan too.
 
 mod abort;
+mod loops;
+mod paths;
 pub(crate) mod preflight;
 
 use std::path::{Path, PathBuf};
@@ -15,7 +17,7 @@ use crate::exec::Runner;
 use crate::host::Lock;
 use crate::plan::setup::{plan_setup, SetupRequest};
 use crate::plan::{render_plan, Step};
-use crate::ui::confirm::{confirm_destruction, describe_targets};
+use crate::ui::confirm::{confirm_destruction, confirm_erase, describe_targets};
 use crate::ui::sanitize_multiline;
 use crate::walk::{resume_plan, walk, Journal, JournalState, Machine, RealMachine, Walker};
 use preflight::{preflight, Preflight};
@@ -101,7 +103,11 @@ pub fn run(args: &SetupArgs, runner: &dyn Runner) -> Result<i32> {
         .iter()
         .map(|b| (b.clone(), prepared.snapshot.identity(&b.path).cloned()))
         .collect();
-    if !confirm_destruction(&format!("\n{}", describe_targets(&targets)), args.yes)? {
+    if !confirm_erase(
+        &format!("\n{}", describe_targets(&targets)),
+        &targets,
+        args.yes,
+    )? {
         return Err(Refused(vec!["not confirmed; nothing was changed".into()]).into());
     }
     let mut j = Journal::new(
@@ -240,9 +246,10 @@ fn finish(j: &mut SetupJournal) -> Result<i32> {
         ));
     }
     out.push_str(&format!(
-        "\nThe original directory is kept, unchanged since it was copied (proven before publishing), at {aside}.\n  It is a second copy of your node's state: NEVER start lightningd from it; running two nodes\n  from copies of the same state can lose your channel funds. Once the node has run well from\n  the array, remove it: rm -rf -- '{aside}'\nNext: start lightningd. Record of this setup: {}\n",
+        "\nThe original directory is kept, unchanged since it was copied (proven before publishing), at {aside}.\n  It is a second copy of your node's state: NEVER start lightningd from it; running two nodes\n  from copies of the same state can lose your channel funds. Once the node has run well from\n  the array, remove it: rm -rf -- {aside_q}\nNext: start lightningd. Record of this setup: {}\n",
         record.display(),
         aside = r.aside().display(),
+        aside_q = crate::exec::quote_path(&r.aside()),
     ));
     print!("{}", sanitize_multiline(&out));
     Ok(exit::OK)

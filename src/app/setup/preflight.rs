@@ -140,7 +140,24 @@ pub fn preflight(args: &SetupArgs, runner: &dyn Runner) -> Result<Preflight> {
             }
         }
     }
-    check_mountpoint(&args.mountpoint, dir.as_deref(), &snapshot, &mut problems);
+    let timestamp = ids::utc_timestamp();
+    let checked =
+        super::paths::check_paths(args, dir.as_deref(), &timestamp, &snapshot, &mut problems);
+    check_mountpoint(&checked.mountpoint, &snapshot, &mut problems);
+    let members: Vec<DevPath> = resolved.iter().map(|r| r.path.clone()).collect();
+    for (dev, refusal) in super::loops::loop_refusals(
+        &members,
+        dir.as_deref(),
+        &snapshot,
+        Path::new("/sys/block"),
+        args.allow_loop_on_shared_disk,
+    ) {
+        problems.push(format!(
+            "{dev}: {}: {}",
+            refusal.message(),
+            refusal.remedy()
+        ));
+    }
     let request = dir.map(|dir| SetupRequest {
         has_database: dir.join("lightningd.sqlite3").is_file(),
         lightning_dir: dir,
@@ -162,8 +179,8 @@ pub fn preflight(args: &SetupArgs, runner: &dyn Runner) -> Result<Preflight> {
             })
             .collect(),
         profile,
-        mountpoint: args.mountpoint.clone(),
-        mountpoint_existed: args.mountpoint.exists(),
+        mountpoint_existed: checked.mountpoint.exists(),
+        mountpoint: checked.mountpoint,
         label: args.label.clone(),
         fs_uuid: args.fs_uuid.clone().unwrap_or_else(ids::random_fs_uuid),
         owner: None,
@@ -175,7 +192,7 @@ pub fn preflight(args: &SetupArgs, runner: &dyn Runner) -> Result<Preflight> {
             .effective_unit_dir()
             .map(|(d, _)| d.join(format!("{}.d", args.unit)).join("lnraid.conf")),
         daemon_reload: args.host.effective_unit_dir().is_some_and(|(_, live)| live),
-        timestamp: ids::utc_timestamp(),
+        timestamp,
         schedule: None,
         backend: args.backend,
         md: None,
@@ -342,22 +359,14 @@ fn is_5_16(kernel: &str) -> bool {
     version_tuple(kernel).starts_with(&[5, 16])
 }
 
-fn check_mountpoint(mp: &Path, dir: Option<&Path>, snap: &Snapshot, problems: &mut Vec<String>) {
+/// `mp` is canonical (containment is checked in `paths`).
+fn check_mountpoint(mp: &Path, snap: &Snapshot, problems: &mut Vec<String>) {
     if !mp.is_absolute() {
         problems.push(format!(
             "--mountpoint {} must be an absolute path",
             mp.display()
         ));
         return;
-    }
-    if let Some(d) = dir {
-        if mp.starts_with(d) || d.starts_with(mp) {
-            problems.push(format!(
-                "--mountpoint {} and {} must not contain each other",
-                mp.display(),
-                d.display()
-            ));
-        }
     }
     if let Ok(m) = fs::symlink_metadata(mp) {
         let canon = fs::canonicalize(mp).unwrap_or_else(|_| mp.to_path_buf());

@@ -9,6 +9,7 @@
 
 pub mod check;
 pub mod conf;
+pub mod doc;
 pub mod health;
 pub mod preflight;
 pub mod probe;

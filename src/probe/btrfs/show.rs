@@ -7,7 +7,8 @@
 //! `warning, device 2 is missing` on stdout. May not: infer membership for policy decisions
 //! (that is sysfs/blkid by filesystem UUID, DESIGN §4). Invariants: every block's device lines
 //! agree with its `Total devices` count unless the block says devices are missing; a block
-//! cut short is an error. Labels are arbitrary bytes (quotes, spaces): the label regex is
+//! cut short is an error. During a replace the target appears as `devid 0`, counted in
+//! `Total devices` (a healthy two-member array shows 3). Labels are arbitrary bytes (quotes, spaces): the label regex is
 //! greedy and anchored on the `'  uuid: <uuid>` tail, and uuids must be unique.
 
 use std::path::Path;
@@ -69,15 +70,32 @@ impl ShowFs {
         v
     }
 
-    /// How many members are absent, whether or not their devids are known.
+    /// How many members are absent, whether or not their devids are known. A replace target
+    /// (devid 0) is counted in `Total devices` and listed, so it cancels out.
     pub fn missing_count(&self) -> u64 {
-        let present = self
-            .devices
-            .iter()
-            .filter(|d| !d.missing && d.devid != 0)
-            .count();
-        self.total_devices
+        let present = self.members().filter(|d| !d.missing).count();
+        self.member_count()
             .saturating_sub(u64::try_from(present).unwrap_or(u64::MAX))
+    }
+
+    /// Members the filesystem should have: `Total devices`, less a replace target when the
+    /// count includes it (as 6.x kernels report it).
+    pub fn member_count(&self) -> u64 {
+        let lines = u64::try_from(self.devices.len()).unwrap_or(u64::MAX);
+        match self.replace_target() {
+            Some(_) if lines >= self.total_devices => self.total_devices.saturating_sub(1),
+            _ => self.total_devices,
+        }
+    }
+
+    /// The members proper: every listed device except a replace target (devid 0).
+    pub fn members(&self) -> impl Iterator<Item = &ShowDevice> {
+        self.devices.iter().filter(|d| d.devid != 0)
+    }
+
+    /// The target of a running replace (listed as devid 0), if any.
+    pub fn replace_target(&self) -> Option<&ShowDevice> {
+        self.devices.iter().find(|d| d.devid == 0)
     }
 
     pub fn is_degraded(&self) -> bool {
@@ -234,9 +252,16 @@ fn finish(start: usize, fs: ShowFs, saw_total: bool) -> Result<ShowFs, ParseErro
             "filesystem without a Total devices line",
         ));
     }
-    // A replace target shows up as devid 0 on top of the announced count.
-    let listed = fs.devices.iter().filter(|d| d.devid != 0).count();
-    let listed = u64::try_from(listed).unwrap_or(u64::MAX);
+    // During a replace the target is listed as devid 0 and counted in `Total devices`
+    // (captured: fixtures/btrfs-filesystem-show/*-raid1-replacing*.txt), so every line counts.
+    // Older kernels may leave it out of the count: then it is one line on top.
+    let target = u64::from(fs.devices.iter().any(|d| d.devid == 0));
+    let listed = u64::try_from(fs.devices.len()).unwrap_or(u64::MAX);
+    let listed = if listed > fs.total_devices {
+        listed - target
+    } else {
+        listed
+    };
     if listed > fs.total_devices {
         return Err(ParseError::at(
             WHAT,
@@ -361,6 +386,56 @@ mod tests {
             .collect();
         assert!(parse_show(&cut).is_err());
         assert!(parse_show(&text[..text.len() - 2]).is_err());
+    }
+
+    #[test]
+    fn replace_in_progress_is_not_degraded() {
+        for text in [
+            fixture!("6.2-raid1-replacing-raw.txt"),
+            fixture!("6.14-raid1-replacing-raw.txt"),
+            fixture!("6.2-raid1-replacing.txt"),
+            fixture!("6.14-raid1-replacing.txt"),
+        ] {
+            let fs = one(text);
+            // The target is listed as devid 0 and counted: a two-member array says 3.
+            assert_eq!(fs.total_devices, 3);
+            assert_eq!(fs.devices.len(), 3);
+            assert_eq!(fs.member_count(), 2);
+            assert_eq!(fs.missing_count(), 0);
+            assert!(!fs.is_degraded());
+            assert!(fs.missing_devids().is_empty());
+            let t = fs.replace_target().unwrap();
+            assert_eq!(t.path, Some(DevPath::new("/dev/loop2")));
+            assert_eq!(t.size, Bytes(1 << 30));
+            assert_eq!(
+                fs.members().map(|d| d.devid).collect::<Vec<_>>(),
+                vec![1, 2]
+            );
+        }
+        let fs = one(fixture!("6.2-raid1-replacing-raw.txt"));
+        assert_eq!(fs.devices[0].used, Bytes(659292160));
+        assert_eq!(fs.bytes_used, Bytes(315064320));
+        // Cutting the target's line (or a member's) still makes the block short.
+        let cut: String = fixture!("6.2-raid1-replacing-raw.txt")
+            .lines()
+            .filter(|l| !l.contains("devid    1"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert!(parse_show(&cut).is_err());
+    }
+
+    #[test]
+    fn states_fixtures_parse() {
+        for text in [
+            fixture!("6.2-raid1-full-raw.txt"),
+            fixture!("6.14-raid1-full.txt"),
+            fixture!("6.2-raid1-remount-ro-raw.txt"),
+            fixture!("6.14-raid1-forced-ro-raw.txt"),
+        ] {
+            let fs = one(text);
+            assert_eq!((fs.total_devices, fs.devices.len()), (2, 2));
+            assert!(!fs.is_degraded());
+        }
     }
 
     #[test]

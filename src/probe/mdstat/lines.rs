@@ -25,7 +25,7 @@ static HEALTH: LazyLock<Regex> =
     LazyLock::new(|| re(r"^(.*?)\s*\[([0-9]+)/([0-9]+)\] \[([U_]*)\]$"));
 static SIZE: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"^([0-9]+) blocks(?: super ([0-9]+\.[0-9]+|external:\S+|non-persistent))?(?: ([a-z0-9][a-z0-9 ,.-]*[a-z0-9]))?$",
+        r"^([0-9]+) blocks(?: super ([0-9]+\.[0-9]+|external:\S+|non-persistent))?(?: ([A-Za-z0-9][A-Za-z0-9 ,.-]*[A-Za-z0-9]))?$",
     )
 });
 static PROGRESS: LazyLock<Regex> = LazyLock::new(|| {
@@ -33,6 +33,8 @@ static PROGRESS: LazyLock<Regex> = LazyLock::new(|| {
         r"^\[[=>.]+\]\s+(resync|recovery|check|repair|reshape) =\s*([0-9]+\.[0-9])% \(([0-9]+)/([0-9]+)\) finish=([0-9]+\.[0-9])min speed=([0-9]+)K/sec$",
     )
 });
+static CHUNK: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?:^|, |\s)([0-9]+)([kKmM]) chunks?(?:,|\s|$)"));
 static WAITING: LazyLock<Regex> = LazyLock::new(|| re(r"^resync=(DELAYED|PENDING|REMOTE)$"));
 static BITMAP: LazyLock<Regex> = LazyLock::new(|| {
     re(r"^bitmap: ([0-9]+)/([0-9]+) pages \[([0-9]+)KB\], ([0-9]+)KB chunk(?:, file: (\S.*))?$")
@@ -81,6 +83,7 @@ pub(super) fn parse_header(n: usize, name: &str, rest: &str) -> Result<MdArray, 
         blocks: None,
         superblock: None,
         layout: None,
+        chunk_kib: None,
         raid_disks: None,
         working_disks: None,
         in_sync: None,
@@ -212,6 +215,20 @@ fn parse_size_line(a: &mut MdArray, n: usize, body: &str) -> Result<(), ParseErr
     a.blocks = Some(num(group(&caps, 1), n, "block count")?);
     a.superblock = caps.get(2).map(|m| m.as_str().to_string());
     a.layout = caps.get(3).map(|m| m.as_str().to_string());
+    // `512k chunks` (raid0), `512K chunks 2 near-copies` (raid10: upper case), `level 5,
+    // 512k chunk, algorithm 2` (raid5/6): the unit's case depends on the personality.
+    a.chunk_kib = match a.layout.as_deref().and_then(|l| CHUNK.captures(l)) {
+        Some(c) => {
+            let n: u64 = num(group(&c, 1), n, "chunk size")?;
+            let mult = if group(&c, 2).eq_ignore_ascii_case("m") {
+                1024
+            } else {
+                1
+            };
+            Some(n.saturating_mul(mult))
+        }
+        None => None,
+    };
     // `super 1` (a version cut short) must not pass for a personality's layout words.
     if a.layout.as_deref().is_some_and(|l| l.starts_with("super")) {
         let msg = format!("bad superblock version in {:?}", excerpt(body));

@@ -237,3 +237,55 @@ fn broken_inputs_are_errors() {
         assert!(err.reason.contains(needle), "{text:?}: {err}");
     }
 }
+
+#[test]
+fn raid10_upper_case_chunks_and_raid5_chunk_parse() {
+    let text = include_str!("../../../fixtures/mdstat/6.1.0-57-cloud-amd64-mixed-levels-clean.txt");
+    let stat = parse_mdstat(text).unwrap();
+    let r10 = stat.array("md127").unwrap();
+    assert_eq!(r10.level.as_deref(), Some("raid10"));
+    assert_eq!(r10.chunk_kib, Some(512));
+    assert_eq!(r10.blocks, Some(36864));
+    assert_eq!(stat.array("md126").unwrap().chunk_kib, Some(512));
+    assert_eq!(stat.array("md123").unwrap().chunk_kib, None);
+    // The same lines with the other case of unit, and in MiB.
+    let swapped = text
+        .replace("512K chunks", "512k chunks")
+        .replace("512k chunk,", "1M chunk,");
+    let s2 = parse_mdstat(&swapped).unwrap();
+    assert_eq!(s2.array("md127").unwrap().chunk_kib, Some(512));
+    assert_eq!(s2.array("md126").unwrap().chunk_kib, Some(1024));
+}
+
+#[test]
+fn one_unreadable_array_does_not_hide_the_others() {
+    let text = include_str!("../../../fixtures/mdstat/6.1.0-57-cloud-amd64-mixed-levels-clean.txt");
+    // A future kernel prints md125's layout in a way this parser does not know.
+    let odd = text.replace(
+        "level 6, 512k chunk, algorithm 2 [4/4] [UUUU]",
+        "level 6, 512k chunk, algorithm 2 [4/4] [UUUU] {journal: ok}",
+    );
+    assert!(
+        parse_mdstat(&odd).is_err(),
+        "the strict parse still refuses it"
+    );
+    let r = parse_mdstat_per_array(&odd).unwrap();
+    assert_eq!(r.unreadable.len(), 1);
+    assert_eq!(r.unreadable[0].name, "md125");
+    let names: Vec<&str> = r.mdstat.arrays.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, vec!["md123", "md124", "md126", "md127"]);
+    // A bad member token in a header, and an array cut short at the end, likewise.
+    let bad_header = text.replace(
+        "md124 : active raid0 vdb4[1] vda4[0]",
+        "md124 : active raid0 vdb4[x]",
+    );
+    let r = parse_mdstat_per_array(&bad_header).unwrap();
+    assert_eq!(r.unreadable[0].name, "md124");
+    assert_eq!(r.mdstat.arrays.len(), 4);
+    let cut = text.split("md127").next().unwrap().to_string() + "md127 : active raid10 vdd1[3]\n";
+    let r = parse_mdstat_per_array(&cut).unwrap();
+    assert_eq!(r.unreadable[0].name, "md127");
+    assert_eq!(r.mdstat.arrays.len(), 4);
+    // The frame of the file is still required.
+    assert!(parse_mdstat_per_array("garbage\n").is_err());
+}
