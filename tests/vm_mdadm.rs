@@ -8,10 +8,12 @@
 //! `SKIPPED:` line on stderr, written past the test harness's capture.
 //! Invariant: touches no host device — the guest's disks are sparse files in a private temp dir.
 
-use std::io::Write;
-use std::path::Path;
+#[path = "common/schema.rs"]
+mod schema;
 
 use lnraid::exec::{Cmd, RealRunner, Runner};
+use std::io::Write;
+use std::path::Path;
 
 /// Writes straight to the process's stderr: libtest captures `eprintln!` of passing tests,
 /// and a skipped tier or a scenario's duration must be seen.
@@ -39,11 +41,22 @@ fn vm_mdadm_scenarios() {
     let script = root.join("scripts/vm/test");
     let names = scenarios(&root.join("scripts/vm/lnraid"));
     assert!(!names.is_empty(), "no VM scenarios found");
+    let keep = tempfile::Builder::new()
+        .prefix("lnraid-test-vm-")
+        .tempdir()
+        .expect("tempdir");
+    let keep_dir = keep.path().to_str().unwrap().to_string();
     let mut failed = Vec::new();
     for name in &names {
         let cmd = Cmd::read_only(
             script.to_str().unwrap(),
-            ["--bin", env!("CARGO_BIN_EXE_lnraid"), name.as_str()],
+            [
+                "--bin",
+                env!("CARGO_BIN_EXE_lnraid"),
+                "--keep-out",
+                &keep_dir,
+                name.as_str(),
+            ],
         );
         let out = RealRunner.output(&cmd).expect("run scripts/vm/test");
         if out.stdout.starts_with("SKIPPED:") {
@@ -63,4 +76,37 @@ fn vm_mdadm_scenarios() {
         }
     }
     assert!(failed.is_empty(), "VM scenarios failed: {failed:?}");
+    // `status --json` of md arrays, captured in the guest, against the schema btrfs uses.
+    let docs = status_docs(keep.path());
+    assert!(
+        docs.iter().any(|d| d["arrays"][0]["backend"] == "md"),
+        "no md status document came back from the VM"
+    );
+    if schema::validate("status", &docs) {
+        say(&format!(
+            "vm: {} md status documents match schemas/status.schema.json\n",
+            docs.len()
+        ));
+    }
+}
+
+/// Every `status*.json` the scenarios left in /out.
+fn status_docs(dir: &Path) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    for scenario in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        for f in std::fs::read_dir(scenario.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let n = f.file_name().to_string_lossy().into_owned();
+            if n.starts_with("status") && n.ends_with(".json") {
+                let text = std::fs::read_to_string(f.path()).unwrap();
+                out.push(
+                    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{n}: {e}\n{text}")),
+                );
+            }
+        }
+    }
+    out
 }

@@ -19,6 +19,7 @@ has /etc/fstab ' /mnt/lnraid ext4 defaults,nofail,'
 lnraid status >/tmp/st.txt 2>&1 && die "status 0 during the initial resync"
 cat /tmp/st.txt
 has /tmp/st.txt 'resyncing .*not yet redundant' 'does not checksum'
+lnraid status --json >/out/status-resyncing.json || true
 mdadm --wait /dev/md/lnraid || true
 DB=/mnt/lnraid/bitcoin/lightningd.sqlite3
 step commit-1 sqlite3 "$DB" "create table vm_marker(v text); insert into vm_marker values('committed-1');"
@@ -27,13 +28,14 @@ step fail-member mdadm /dev/md/lnraid --fail /dev/vdb
 # A commit made while degraded: the recovery must carry it (last committed state).
 step commit-2 sqlite3 "$DB" "insert into vm_marker values('committed-2');"
 expect_rc 2 status-degraded lnraid status
-lnraid status --json >/tmp/status.json || true
-has /tmp/status.json '"code": "md_faulty_member"'
+lnraid status --json >/out/status-degraded.json || true
+has /out/status-degraded.json '"code": "md_faulty_member"' '"backend": "md"' '"state": "faulty"'
 # The node is stopped, the array taken down (as after a crash): recover from the survivor.
 step umount umount /mnt/lnraid
 step stop mdadm --stop /dev/md/lnraid
 rm -f /dev/md/lnraid
 expect_rc 2 status-stopped lnraid status
+lnraid status --json >/out/status-stopped.json || true
 step recover lnraid recover --to /root/new-media/rescue
 step recovered-db sqlite3 /root/new-media/rescue/lightningd.sqlite3 "select v from vm_marker order by rowid" >/tmp/rec.txt
 cat /tmp/rec.txt
@@ -51,6 +53,8 @@ expect_rc 2 status-degraded-again lnraid status
 step replace lnraid replace --old missing --new /dev/vdc --yes
 cat /proc/mdstat
 expect_rc 0 status-replaced lnraid status
+lnraid status --json >/out/status-replaced.json || true
+has /out/status-replaced.json '"verdict": "ok"'
 step data-equal sqlite3 "$DB" "select v from vm_marker order by rowid" >/tmp/now.txt
 cmp /tmp/rec.txt /tmp/now.txt || die "array data differs from the recovered copy"
 echo "check data equal after replace"
