@@ -57,7 +57,9 @@ fn vm_mdadm_scenarios() {
                 &keep_dir,
                 name.as_str(),
             ],
-        );
+        )
+        // One boot per scenario; qemu itself runs under `timeout` in scripts/vm/run.
+        .untimed();
         let out = RealRunner.output(&cmd).expect("run scripts/vm/test");
         if out.stdout.starts_with("SKIPPED:") {
             say(&out.stdout);

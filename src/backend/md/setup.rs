@@ -164,7 +164,8 @@ pub fn plan_create(r: &SetupRequest, m: &MdSetup, fstab_diff: &str) -> Plan {
             Tag::Long,
             "wait for the initial resync: until it ends the array is not yet redundant",
             vec![Action::Try {
-                cmd: Cmd::read_only("mdadm", ["--wait", md.as_str()]),
+                // As long as the resync takes (hours on big disks): no read-only time limit.
+                cmd: Cmd::read_only("mdadm", ["--wait", md.as_str()]).untimed(),
             }],
         ));
     }
