@@ -44,6 +44,8 @@ pub enum Command {
     Status(StatusArgs),
     /// A member died: copy the node's files off the survivor (mounted read-only) to new media.
     Recover(RecoverArgs),
+    /// Audit every backup strategy of the node (read-only; exit 0 ok, 1 warn, 2 high, 3 error).
+    Doctor(DoctorArgs),
     /// Generate a realistic Core Lightning data directory (for tests, benchmarks, demos).
     #[command(hide = true)]
     DevGenNodeDir(GenArgs),
@@ -118,6 +120,40 @@ pub struct SetupArgs {
     /// its default times) for the new array.
     #[arg(long, value_enum, default_value = "none", value_name = "SCHEDULER")]
     pub schedule: crate::schedule::SetupScheduler,
+    #[command(flatten)]
+    pub cron: CronDir,
+    #[command(flatten)]
+    pub host: crate::host::HostPaths,
+}
+
+/// `lnraid doctor`: flags override what discovery finds.
+#[derive(Debug, clap::Args)]
+pub struct DoctorArgs {
+    /// Print the versioned JSON document (schemas/doctor.schema.json) instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// The node's data directory ($LIGHTNINGDIR, e.g. ~/.lightning/bitcoin; a base directory
+    /// holding the network directory is accepted too). Default: $HOME/.lightning/<network>.
+    #[arg(long, value_name = "DIR")]
+    pub lightning_dir: Option<PathBuf>,
+    /// The network (bitcoin, testnet, signet, regtest); default: from the directory name or
+    /// the config, else bitcoin.
+    #[arg(long, value_name = "NAME")]
+    pub network: Option<String>,
+    /// The node's RPC socket (default: $LIGHTNINGDIR/lightning-rpc).
+    #[arg(long, value_name = "PATH")]
+    pub rpc_file: Option<PathBuf>,
+    /// lightningd's config file, read instead of the default ones (like lightningd --conf).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Litestream's config file.
+    #[arg(
+        long,
+        env = "LITESTREAM_CONFIG",
+        default_value = "/etc/litestream.yml",
+        value_name = "PATH"
+    )]
+    pub litestream_config: PathBuf,
     #[command(flatten)]
     pub cron: CronDir,
     #[command(flatten)]

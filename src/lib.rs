@@ -12,6 +12,7 @@ pub mod backend;
 pub mod cli;
 pub mod config;
 pub mod copy;
+pub mod doctor;
 pub mod exec;
 pub mod host;
 pub mod plan;

@@ -4,6 +4,7 @@
 
 mod devcopy;
 mod devices;
+mod doctor;
 mod gen;
 pub mod ids;
 mod maintain;
@@ -47,6 +48,7 @@ pub fn run(cli: Cli, runner: &dyn Runner) -> anyhow::Result<i32> {
         Command::Maintain(args) => maintain::run(&args, runner),
         Command::Monitor(args) => monitor::run(&args, runner),
         Command::Recover(args) => recover::run(&args, runner),
+        Command::Doctor(args) => doctor::run(&args, runner),
         Command::DevGenNodeDir(args) => gen::run(&args),
         Command::DevCopyVerify(args) => devcopy::run(&args),
     }
