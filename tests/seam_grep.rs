@@ -18,12 +18,14 @@ const PATTERNS: [&str; 4] = [
     "\"-t\", \"btrfs\"",
 ];
 
-const LEGACY: [&str; 9] = [
+const LEGACY: [&str; 10] = [
     "src/app/recover/dest.rs",
     "src/app/recover/discover.rs",
     "src/app/recover/mount.rs",
     "src/app/setup/preflight.rs",
     "src/plan/target.rs",
+    // doctor's disk audit (issue 12, merged from main): compares mounts by fstype itself.
+    "src/doctor/disks.rs",
     "src/policy/graph.rs",
     "src/policy/mod.rs",
     "src/status/fstab_check.rs",

@@ -12,6 +12,8 @@ N=/root/.lightning/bitcoin
 step gen-node lnraid dev-gen-node-dir "$N" --db-size 4M --gossip-size 1M
 step dry-run lnraid setup --backend mdadm --lightning-dir "$N" --device /dev/vda \
     --device /dev/vdb --mountpoint /mnt/lnraid --dry-run
+# Small disks resync in seconds: hold the initial resync back so status can be seen during it.
+echo 1000 >/proc/sys/dev/raid/speed_limit_max
 step setup lnraid setup --backend mdadm --lightning-dir "$N" --device /dev/vda \
     --device /dev/vdb --mountpoint /mnt/lnraid --yes
 has /etc/mdadm/mdadm.conf '^HOMEHOST lnraid-vm$' '^PROGRAM /usr/bin/logger$' '^ARRAY /dev/md/lnraid metadata=1.2 name=lnraid-vm:lnraid UUID='
@@ -20,6 +22,7 @@ lnraid status >/tmp/st.txt 2>&1 && die "status 0 during the initial resync"
 cat /tmp/st.txt
 has /tmp/st.txt 'resyncing .*not yet redundant' 'does not checksum'
 lnraid status --json >/out/status-resyncing.json || true
+echo 200000 >/proc/sys/dev/raid/speed_limit_max
 mdadm --wait /dev/md/lnraid || true
 DB=/mnt/lnraid/bitcoin/lightningd.sqlite3
 step commit-1 sqlite3 "$DB" "create table vm_marker(v text); insert into vm_marker values('committed-1');"
