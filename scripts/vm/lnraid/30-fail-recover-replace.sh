@@ -40,7 +40,8 @@ rm -f /dev/md/lnraid
 expect_rc 2 status-stopped lnraid status
 lnraid status --json >/out/status-stopped.json || true
 step recover lnraid recover --to /root/new-media/rescue
-step recovered-db sqlite3 /root/new-media/rescue/lightningd.sqlite3 "select v from vm_marker order by rowid" >/tmp/rec.txt
+sqlite3 /root/new-media/rescue/lightningd.sqlite3 "select v from vm_marker order by rowid" >/tmp/rec.txt ||
+    die "the recovered database does not open"
 cat /tmp/rec.txt
 has /tmp/rec.txt '^committed-1$' '^committed-2$'
 mode=$(stat -c %a /root/new-media/rescue/hsm_secret)
@@ -58,6 +59,6 @@ cat /proc/mdstat
 expect_rc 0 status-replaced lnraid status
 lnraid status --json >/out/status-replaced.json || true
 has /out/status-replaced.json '"verdict": "ok"'
-step data-equal sqlite3 "$DB" "select v from vm_marker order by rowid" >/tmp/now.txt
+sqlite3 "$DB" "select v from vm_marker order by rowid" >/tmp/now.txt || die "the array's database does not open"
 cmp /tmp/rec.txt /tmp/now.txt || die "array data differs from the recovered copy"
 echo "check data equal after replace"

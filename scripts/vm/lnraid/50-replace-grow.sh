@@ -23,6 +23,6 @@ expect_rc 0 status-after-grow lnraid status
 after=$(df -k /mnt/lnraid | awk 'NR==2 { print $2 }')
 echo "ext4 size: $before KiB -> $after KiB"
 [ "$after" -gt $((before + 80000)) ] || die "not grown: $before -> $after"
-step data sqlite3 "$DB" "select v from vm_marker" >/tmp/v.txt
+sqlite3 "$DB" "select v from vm_marker" >/tmp/v.txt || die "the database does not open"
 has /tmp/v.txt '^before-replace$'
 has /etc/mdadm/mdadm.conf "UUID=$(mdadm --detail --export /dev/md/lnraid | sed -n 's/^MD_UUID=//p')"

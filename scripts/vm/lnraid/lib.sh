@@ -57,8 +57,3 @@ lacks() {
         if grep -Eq -- "$p" "$f"; then echo "----- $f"; cat "$f"; die "$f has /$p/"; fi
     done
 }
-# A realistic node directory (lightningd.sqlite3 with a committed state, hsm_secret 0400).
-make_node() {
-    mkdir -p "$1"
-    lnraid dev-gen-node-dir --help >/dev/null 2>&1 || die "lnraid dev-gen-node-dir missing"
-}
