@@ -112,9 +112,14 @@ fn send_within(
                 }
                 _ => String::new(),
             };
+            // The command may carry tokens (it lives in a 0600 file): never echo it.
+            let text = e
+                .to_string()
+                .replace(&crate::exec::shell_quote(command), "<alert command>")
+                .replace(command, "<alert command>");
             eprintln!(
                 "lnraid: warning: the alert command failed{hint}: {}",
-                crate::ui::sanitize_multiline(&e.to_string())
+                crate::ui::sanitize_multiline(&text)
             );
             false
         }

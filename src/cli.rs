@@ -195,6 +195,15 @@ pub struct RecoverArgs {
         value_name = "DIR"
     )]
     pub lock_dir: PathBuf,
+    /// Where lnraid keeps its records: the members and generations `status`, `monitor` and
+    /// `replace` last saw, which recover checks to refuse a stale disk.
+    #[arg(
+        long,
+        env = "LNRAID_STATE_DIR",
+        default_value = "/var/lib/lnraid",
+        value_name = "DIR"
+    )]
+    pub state_dir: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -239,6 +248,8 @@ pub struct ScheduleShowArgs {
     #[command(flatten)]
     pub cron: CronDir,
     #[command(flatten)]
+    pub config: ConfigPath,
+    #[command(flatten)]
     pub host: crate::host::HostPaths,
 }
 
@@ -267,38 +278,68 @@ pub struct ScheduleTarget {
     #[command(flatten)]
     pub cron: CronDir,
     #[command(flatten)]
+    pub config: ConfigPath,
+    #[command(flatten)]
     pub host: crate::host::HostPaths,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct ScheduleInstallArgs {
     /// When to balance, as a cron time (5 fields or @daily...; translated for systemd).
-    /// Default: the guide's daily at midnight.
-    #[arg(long, value_name = "CRON", default_value = crate::schedule::DEFAULT_BALANCE_AT)]
-    pub balance_at: crate::schedule::CronExpr,
-    /// When to scrub, as a cron time. Default: the guide's Sundays at midnight.
-    #[arg(long, value_name = "CRON", default_value = crate::schedule::DEFAULT_SCRUB_AT)]
-    pub scrub_at: crate::schedule::CronExpr,
-    /// Also run `lnraid monitor` every 5 minutes.
-    #[arg(long)]
+    /// Default: the configured time, else the guide's daily at midnight.
+    #[arg(long, value_name = "CRON")]
+    pub balance_at: Option<crate::schedule::CronExpr>,
+    /// When to scrub, as a cron time. Default: the configured time, else the guide's Sundays
+    /// at midnight.
+    #[arg(long, value_name = "CRON")]
+    pub scrub_at: Option<crate::schedule::CronExpr>,
+    /// Also run `lnraid monitor` every 5 minutes (kept by later installs until --no-monitor).
+    #[arg(long, conflicts_with = "no_monitor")]
     pub monitor: bool,
-    /// Passed to the jobs' --alert-command (monitor and maintain): a shell command run with a
-    /// JSON event on stdin.
-    #[arg(long, value_name = "CMD")]
+    /// Stop running the monitor (and drop its --textfile).
+    #[arg(long)]
+    pub no_monitor: bool,
+    /// The jobs' alert command (monitor and maintain): a shell command run with a JSON event
+    /// on stdin. Stored in a root-only 0600 file beside the config file (it may carry tokens),
+    /// never in the cron or unit files; kept by later installs until --no-alert-command.
+    #[arg(long, value_name = "CMD", conflicts_with = "no_alert_command")]
     pub alert_command: Option<String>,
+    /// Remove the alert command.
+    #[arg(long)]
+    pub no_alert_command: bool,
     /// Passed to `lnraid monitor --textfile` (Prometheus textfile collector).
-    #[arg(long, value_name = "PATH", requires = "monitor")]
+    #[arg(long, value_name = "PATH", conflicts_with = "no_textfile")]
     pub textfile: Option<PathBuf>,
+    /// Stop writing the textfile.
+    #[arg(long)]
+    pub no_textfile: bool,
     /// Passed to the scrubs as `maintain scrub --limit` (bytes per second per device, e.g.
     /// 50M): the bandwidth cap that replaces the guide's ionice flags.
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", conflicts_with = "no_scrub_limit")]
     pub scrub_limit: Option<String>,
+    /// Remove the scrub limit.
+    #[arg(long)]
+    pub no_scrub_limit: bool,
     /// Passed to the balances as `maintain balance --recipe` (cln-guide: the guide's exact
-    /// filters, metadata included).
-    #[arg(long, value_enum, default_value = "default")]
-    pub balance_recipe: BalanceRecipe,
+    /// filters, metadata included). Default: the configured one, else `default`.
+    #[arg(long, value_enum)]
+    pub balance_recipe: Option<BalanceRecipe>,
     #[command(flatten)]
     pub target: ScheduleTarget,
+}
+
+/// lnraid's configuration file (the schedule's options).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConfigPath {
+    /// The config file `schedule install` reads and writes; the alert command's 0600 file
+    /// lives beside it (`alert-command`).
+    #[arg(
+        long = "config",
+        env = "LNRAID_CONFIG",
+        default_value = crate::schedule::config::CONFIG_PATH,
+        value_name = "PATH"
+    )]
+    pub path: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -378,6 +419,15 @@ pub struct MaintainArgs {
     /// Run this shell command on errors or a skipped run: JSON event on stdin, summary in $LNRAID_SUMMARY.
     #[arg(long, value_name = "CMD", env = "LNRAID_ALERT_COMMAND")]
     pub alert_command: Option<String>,
+    /// Read the alert command from this root-only file (what the schedule passes: the command
+    /// may carry tokens and must not appear in world-readable cron or unit files).
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "LNRAID_ALERT_COMMAND_FILE",
+        conflicts_with = "alert_command"
+    )]
+    pub alert_command_file: Option<PathBuf>,
     /// Run the safety checks and print the command; take no lock, run nothing, record nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -407,6 +457,15 @@ pub struct MonitorArgs {
     /// Run this shell command on a change: JSON event on stdin, summary in $LNRAID_SUMMARY.
     #[arg(long, value_name = "CMD", env = "LNRAID_ALERT_COMMAND")]
     pub alert_command: Option<String>,
+    /// Read the alert command from this root-only file (what the schedule passes: the command
+    /// may carry tokens and must not appear in world-readable cron or unit files).
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "LNRAID_ALERT_COMMAND_FILE",
+        conflicts_with = "alert_command"
+    )]
+    pub alert_command_file: Option<PathBuf>,
     /// Write Prometheus metrics here (node_exporter textfile collector, e.g.
     /// /var/lib/prometheus/node-exporter/lnraid.prom), atomically.
     #[arg(long, value_name = "PATH")]

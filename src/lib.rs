@@ -15,6 +15,7 @@ pub mod copy;
 pub mod doctor;
 pub mod exec;
 pub mod host;
+pub mod members;
 pub mod plan;
 pub mod policy;
 pub mod probe;

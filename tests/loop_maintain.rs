@@ -57,8 +57,9 @@ fn healthy_then_real_corruption_repaired_by_scrub() {
     let env = Env::with_array("corrupt", small());
     let (code, doc) = status_json(&env);
     assert_eq!(code, 0, "{doc:#}");
-    assert_eq!(doc["verdict"], "healthy");
-    assert_eq!(doc["version"], 1);
+    // status --json version 2: the verdict is the severity word (`ok`, as in `problems`).
+    assert_eq!(doc["verdict"], "ok");
+    assert_eq!(doc["version"], 2);
 
     // A file with a pattern we can find on the member's backing file.
     let marker: Vec<u8> = (0..4u32 << 20)

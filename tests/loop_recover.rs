@@ -89,7 +89,14 @@ impl Array {
 
     fn recover(&self, extra: &[&str]) -> Output {
         let lock = self.tmp.path().join("lock");
-        let mut args = vec!["recover", "--lock-dir", lock.to_str().unwrap()];
+        let st = self.tmp.path().join("state");
+        let mut args = vec![
+            "recover",
+            "--lock-dir",
+            lock.to_str().unwrap(),
+            "--state-dir",
+            st.to_str().unwrap(),
+        ];
         args.extend_from_slice(extra);
         lnraid(&args)
     }
@@ -292,8 +299,8 @@ fn recover_from_unmounted_survivor() {
     assert_eq!(blake3_file(&arr.a.backing), image);
     assert!(leftover_mountpoints().is_empty());
 
-    // The read-only mount an interrupted (killed) recover would leave: used through a bind,
-    // named with the command that removes it, and left alone.
+    // The read-only mount an interrupted (killed) recover would leave: recognized, unmounted
+    // and removed before anything else, then the recovery runs as usual.
     let leftover = common::Mounted::new(
         &arr.a.path,
         Path::new("/run/lnraid/recover-leftover-test"),
@@ -303,14 +310,16 @@ fn recover_from_unmounted_survivor() {
     let out = arr.recover(&["--to", dest2.to_str().unwrap()]);
     assert!(out.status.success(), "{}{}", out.stdout, out.stderr);
     assert!(
-        out.stdout
-            .contains("umount /run/lnraid/recover-leftover-test && rmdir"),
+        out.stdout.contains(
+            "A killed `lnraid recover` left its read-only mount /run/lnraid/recover-leftover-test"
+        ),
         "{}",
         out.stdout
     );
-    assert_eq!(manifest(&dest2).mount.kind, MountKind::Existing);
-    assert!(mounted_at(&leftover.dir));
-    drop(leftover);
+    assert!(!out.stdout.contains("stays mounted"), "{}", out.stdout);
+    assert_eq!(manifest(&dest2).mount.kind, MountKind::Temporary);
+    assert!(!mounted_at(&leftover.dir) && !leftover.dir.exists());
+    std::mem::forget(leftover); // already unmounted and removed by lnraid
     assert_eq!(blake3_file(&arr.a.backing), image);
     assert!(
         leftover_mountpoints().is_empty(),

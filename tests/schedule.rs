@@ -70,11 +70,16 @@ impl Env {
 
     fn run(&self, args: &[&str]) -> Output {
         RealRunner
-            .output(&Cmd::read_only(
-                env!("CARGO_BIN_EXE_lnraid"),
-                self.args(args),
-            ))
+            .output(
+                &Cmd::read_only(env!("CARGO_BIN_EXE_lnraid"), self.args(args))
+                    .env("LNRAID_CONFIG", self.config().to_string_lossy()),
+            )
             .expect("run lnraid")
+    }
+
+    /// The config file (redirected by LNRAID_CONFIG); the alert file lives beside it.
+    fn config(&self) -> PathBuf {
+        self.tmp.path().join("etc/lnraid.toml")
     }
 
     fn ok(&self, args: &[&str]) -> String {
@@ -541,16 +546,19 @@ fn cron_file_is_what_cron_accepts() {
         if l.contains(" monitor ") {
             assert_eq!(
                 argv,
-                "[monitor][--alert-command][logger -t lnraid \"health: 100%\" 'it''s'][--textfile][/var/lib/node exporter/lnraid.prom]"
+                format!(
+                    "[monitor][--alert-command-file][{}][--textfile][/var/lib/node exporter/lnraid.prom]",
+                    env.tmp.path().join("etc/alert-command").display()
+                )
             );
         } else if l.contains(" scrub ") {
             assert!(
-                argv.starts_with("[maintain][scrub][--limit][50M][--alert-command]"),
+                argv.starts_with("[maintain][scrub][--limit][50M][--alert-command-file]"),
                 "{argv}"
             );
         } else {
             assert!(
-                argv.starts_with("[maintain][balance][--recipe][cln-guide][--alert-command]"),
+                argv.starts_with("[maintain][balance][--recipe][cln-guide][--alert-command-file]"),
                 "{argv}"
             );
         }
@@ -747,4 +755,109 @@ fn setup_schedule_step_then_abort_restores_the_earlier_schedule() {
         fs::read_to_string(s.env.dir("fstab")).unwrap(),
         fstab_before
     );
+}
+
+/// Every regular file below `dir` (dotfiles and temp leftovers too): path → content.
+fn all_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>, u32)> {
+    let mut out = Vec::new();
+    let Ok(rd) = fs::read_dir(dir) else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let m = fs::symlink_metadata(e.path()).unwrap();
+        if m.is_dir() {
+            out.extend(all_files(&e.path()));
+        } else if m.is_file() {
+            out.push((e.path(), fs::read(e.path()).unwrap(), m.mode() & 0o7777));
+        }
+    }
+    out
+}
+
+/// Issue 9: options persist across installs, the alert command lives only in its 0600 file,
+/// and removing an option is explicit and shown as a diff.
+#[test]
+fn options_persist_and_the_alert_command_stays_in_its_0600_file() {
+    const SECRET: &str = "curl -fsS -d @- 'https://hooks.example/lnraid?token=s3cr3t-T0KEN'";
+    for scheduler in ["cron", "systemd"] {
+        let env = Env::two_arrays();
+        let first = env.ok(&[
+            "schedule",
+            "install",
+            "--scheduler",
+            scheduler,
+            "--monitor",
+            "--alert-command",
+            SECRET,
+            "--scrub-limit",
+            "40M",
+            "--textfile",
+            "/var/lib/ne/lnraid.prom",
+        ]);
+        assert!(
+            !first.contains("s3cr3t"),
+            "the command is never printed: {first}"
+        );
+        let before = snapshot(&env.dir(if scheduler == "cron" { "cron" } else { "units" }));
+        // A plain install: nothing dropped, nothing rewritten.
+        let plain = env.ok(&["schedule", "install"]);
+        assert!(plain.contains("nothing changed"), "{plain}");
+        assert!(
+            plain.contains("unchanged") && plain.contains("kept"),
+            "{plain}"
+        );
+        let after = snapshot(&env.dir(if scheduler == "cron" { "cron" } else { "units" }));
+        assert_eq!(
+            after, before,
+            "a plain install keeps the monitor, the alert and the limit"
+        );
+        let jobs: String = after.values().map(|(c, ..)| c.as_str()).collect();
+        assert!(
+            jobs.contains(" monitor ") || jobs.contains("lnraid monitor"),
+            "{jobs}"
+        );
+        assert!(jobs.contains("--limit") && jobs.contains("40M"), "{jobs}");
+        assert!(jobs.contains("--alert-command-file"), "{jobs}");
+        if scheduler == "cron" {
+            assert!(
+                jobs.contains("\nMAILTO=\"\"\n"),
+                "silent on success: {jobs}"
+            );
+        }
+        // The alert command is in exactly one file, mode 0600; nowhere else (grep everything).
+        let holding: Vec<(PathBuf, u32)> = all_files(env.tmp.path())
+            .into_iter()
+            .filter(|(_, c, _)| c.windows(b"s3cr3t".len()).any(|w| w == b"s3cr3t"))
+            .map(|(p, _, m)| (p, m))
+            .collect();
+        assert_eq!(
+            holding,
+            [(env.tmp.path().join("etc/alert-command"), 0o600)],
+            "only the 0600 file holds the command"
+        );
+        let config = fs::read_to_string(env.config()).unwrap();
+        assert!(
+            config.contains("monitor = true") && config.contains("scrub_limit = \"40M\""),
+            "{config}"
+        );
+        // Dropping an option is explicit, and the dry run shows the diff.
+        let dry = env.ok(&["schedule", "install", "--no-monitor", "--dry-run"]);
+        assert!(
+            dry.contains("-monitor = true") && dry.contains("+monitor = false"),
+            "{dry}"
+        );
+        assert_eq!(
+            fs::read_to_string(env.config()).unwrap(),
+            config,
+            "dry run writes nothing"
+        );
+        env.ok(&["schedule", "install", "--no-alert-command"]);
+        assert!(!env.tmp.path().join("etc/alert-command").exists());
+        let jobs: String = snapshot(&env.dir(if scheduler == "cron" { "cron" } else { "units" }))
+            .values()
+            .map(|(c, ..)| c.clone())
+            .collect();
+        assert!(!jobs.contains("--alert-command"), "{jobs}");
+        assert!(jobs.contains("--limit"), "the limit is still kept: {jobs}");
+    }
 }

@@ -18,14 +18,17 @@ const PATTERNS: [&str; 4] = [
     "\"-t\", \"btrfs\"",
 ];
 
-const LEGACY: [&str; 10] = [
+const LEGACY: [&str; 12] = [
     "src/app/recover/dest.rs",
     "src/app/recover/discover.rs",
     "src/app/recover/mount.rs",
+    "src/app/recover/leftover.rs",
     "src/app/setup/preflight.rs",
     "src/plan/target.rs",
     // doctor's disk audit (issue 12, merged from main): compares mounts by fstype itself.
     "src/doctor/disks.rs",
+    // members.rs (merged from main): per-member history of btrfs arrays.
+    "src/members.rs",
     "src/policy/graph.rs",
     "src/policy/mod.rs",
     "src/status/fstab_check.rs",

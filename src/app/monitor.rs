@@ -135,6 +135,13 @@ pub fn run(args: &MonitorArgs, runner: &dyn Runner) -> Result<i32> {
             return Ok(Severity::Unknown.exit_code());
         }
     };
+    // Hook (recover): see app::status::run.
+    crate::members::observe_all(
+        runner,
+        &ctx.state_dir,
+        arrays.iter().map(|a| a.facts.mountpoint.as_path()),
+        "monitor",
+    );
     if arrays.is_empty() {
         eprintln!(
             "lnraid monitor: nothing checked: no lnraid array in {} (no `# lnraid-managed` line); name a mountpoint to watch one",
@@ -216,7 +223,11 @@ fn watch(args: &MonitorArgs, runner: &dyn Runner, arrays: &[ArrayStatus], now: u
                 problems: a.problems.clone(),
                 details: serde_json::json!({ "reasons": why }),
             };
-            if !alert::send(runner, args.alert_command.as_deref(), &ev) {
+            let cmd = crate::app::schedule::secret::alert_command(
+                args.alert_command.as_deref(),
+                args.alert_command_file.as_deref(),
+            )?;
+            if !alert::send(runner, cmd.as_deref(), &ev) {
                 // Keep the old state: the next run sees the same change and tries again,
                 // instead of the change being taken as reported.
                 eprintln!("lnraid: the change stays unreported; the next monitor run retries");

@@ -73,6 +73,16 @@ pub fn run(args: &StatusArgs, runner: &dyn Runner) -> anyhow::Result<i32> {
         Ok((_, overall)) => overall.exit_code(),
         Err(_) => Severity::Unknown.exit_code(),
     };
+    // Hook (recover): record each mounted array's members and generations for `lnraid
+    // recover`'s stale-disk check. Best effort; never changes the verdict.
+    if let Ok((arrays, _)) = &result {
+        crate::members::observe_all(
+            runner,
+            &ctx.state_dir,
+            arrays.iter().map(|a| a.facts.mountpoint.as_path()),
+            "status",
+        );
+    }
     if args.json {
         let doc = document(&result, now_unix());
         println!("{}", serde_json::to_string_pretty(&doc)?);

@@ -317,3 +317,6 @@ impl Plan {
         self.targets.iter().find(|t| &t.device == dev)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -36,18 +36,18 @@ pub fn render_plan(plan: &Plan) -> String {
                     writeln!(out, "      $ {cmd}\n        (only if blkid -p shows it carrying {fs_uuid})")
                 }
                 Action::BtrfsReplace { cmd, .. } => writeln!(out, "      $ {cmd}"),
-                Action::RemoveOwnFile { path, .. } => writeln!(out, "      remove {} (if unchanged since lnraid wrote it)", path.display()),
-                Action::FstabRemove { path, mountpoint } => writeln!(out, "      edit {}: remove lnraid's line for {}", path.display(), mountpoint.display()),
+                Action::RemoveOwnFile { path, .. } => writeln!(out, "      remove {} (if unchanged since lnraid wrote it)", crate::exec::quote_path(path)),
+                Action::FstabRemove { path, mountpoint } => writeln!(out, "      edit {}: remove lnraid's line for {}", crate::exec::quote_path(path), crate::exec::quote_path(mountpoint)),
                 Action::RestoreDir { dir, link_target, aside } => writeln!(
                     out,
                     "      remove the symlink {} -> {} if lnraid made it; rename {} -> {} if it was moved",
-                    dir.display(), link_target.display(), aside.display(), dir.display()
+                    crate::exec::quote_path(dir), crate::exec::quote_path(link_target), crate::exec::quote_path(aside), crate::exec::quote_path(dir)
                 ),
-                Action::RemoveEmptyDir { path } => writeln!(out, "      rmdir {} (only if empty)", path.display()),
+                Action::RemoveEmptyDir { path } => writeln!(out, "      rmdir {} (only if empty)", crate::exec::quote_path(path)),
                 Action::UnSchedule { schedule } => {
                     let _ = writeln!(out, "      remove the {} schedule files lnraid wrote:", schedule.scheduler.name());
                     for f in &schedule.files {
-                        let _ = writeln!(out, "        {}", f.path.display());
+                        let _ = writeln!(out, "        {}", crate::exec::quote_path(&f.path));
                     }
                     Ok(())
                 }

@@ -4,6 +4,8 @@
 //! writing to the degraded filesystem (DESIGN §1 job 4, §4). This module holds:
 //! - [`select`]: pure choices — which array (by filesystem UUID), which node directory, which
 //!   files make up the copy-out set;
+//! - [`generations`]: which present members may be read (the newest consistent set by
+//!   superblock generation, checked against lnraid's member records);
 //! - [`files`]: the copy-out of single files into the destination (secrets created with their
 //!   final mode from the first byte, everything fsynced) and the read-back hash from disk;
 //! - [`manifest`]: the `MANIFEST` written next to the copies (JSON, documented in README).
@@ -13,6 +15,7 @@
 //! read-only mount.
 
 pub mod files;
+pub mod generations;
 pub mod manifest;
 pub mod select;
 

@@ -14,6 +14,7 @@
 
 pub mod calendar;
 mod changes;
+pub mod config;
 pub mod diff;
 pub mod render;
 
@@ -99,10 +100,11 @@ pub struct ScheduleSpec {
     pub arrays: Vec<ScheduledArray>,
     pub balance_at: CronExpr,
     pub scrub_at: CronExpr,
-    /// Passed to every job as `--alert-command` (maintain alerts on skipped runs and scrub
-    /// errors, monitor on changes of health).
+    /// Passed to every job as `--alert-command-file` (maintain alerts on skipped runs and
+    /// scrub errors, monitor on changes of health): the root-only 0600 file holding the alert
+    /// command, which carries tokens and so is never written into the job files themselves.
     #[serde(default)]
-    pub alert_command: Option<String>,
+    pub alert_command_file: Option<PathBuf>,
     /// `maintain scrub --limit` (bytes per second per device, e.g. `50M`): the bandwidth cap
     /// that replaces the guide's ionice flags.
     #[serde(default)]
@@ -175,7 +177,7 @@ impl ScheduleSpec {
             arrays,
             balance_at: CronExpr::parse(DEFAULT_BALANCE_AT).expect("valid default"),
             scrub_at: CronExpr::parse(DEFAULT_SCRUB_AT).expect("valid default"),
-            alert_command: None,
+            alert_command_file: None,
             scrub_limit: None,
             guide_balance: false,
             monitor: None,
@@ -230,10 +232,8 @@ impl ScheduleSpec {
                 return Err(ScheduleError::NameTooLong(a.mountpoint.clone()));
             }
         }
-        if let Some(c) = &self.alert_command {
-            if c.trim().is_empty() || c.chars().any(char::is_control) {
-                return Err(ScheduleError::BadAlertCommand);
-            }
+        if let Some(f) = &self.alert_command_file {
+            check_path("the alert command file", f)?;
         }
         if let Some(l) = &self.scrub_limit {
             if crate::types::Bytes::parse_human(l).is_none_or(|b| b.0 == 0) {

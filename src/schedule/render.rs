@@ -37,10 +37,12 @@ fn header(what: &str) -> String {
 /// The command line of `job` as argv: `<exe> maintain balance <mp>` and so on.
 pub fn job_argv(spec: &ScheduleSpec, job: &JobKind) -> Vec<String> {
     let mut v = vec![spec.exe.to_string_lossy().into_owned()];
-    let alert = spec
-        .alert_command
-        .iter()
-        .flat_map(|c| ["--alert-command".to_string(), c.clone()]);
+    let alert = spec.alert_command_file.iter().flat_map(|f| {
+        [
+            "--alert-command-file".to_string(),
+            f.to_string_lossy().into_owned(),
+        ]
+    });
     match job {
         JobKind::Maintain {
             job, mountpoint, ..
@@ -86,6 +88,11 @@ pub fn render_cron(spec: &ScheduleSpec) -> String {
          # waiting for them (bounded by its --wait), so a balance and a scrub due at the same\n\
          # minute run one after the other, never together; before running it checks that the\n\
          # array is whole, and skips with an alert when it is degraded.\n\
+         #\n\
+         # MAILTO is empty so a run that went well sends no mail every night: failures and\n\
+         # skipped runs reach you through the alert command, `lnraid status` and\n\
+         # `lnraid schedule show` (each run is recorded).\n\
+         MAILTO=\"\"\n\
          SHELL=/bin/sh\n",
     );
     out.push_str(&format!("PATH={CRON_PATH}\n"));

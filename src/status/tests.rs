@@ -19,7 +19,7 @@ pub(super) fn healthy() -> ArrayFacts {
         uuid: None,
         mountpoint: "/mnt/lnraid".into(),
         mounted_at: Some("/mnt/lnraid".into()),
-        mount_options: Some("rw,relatime,rw,space_cache=v2".into()),
+        mount_options: Some("rw,relatime,space_cache=v2".into()),
         show: parse_show(fx!("btrfs-filesystem-show/6.2-raid1-mounted-raw.txt"))
             .unwrap()
             .pop(),

@@ -260,3 +260,66 @@ fn dangling_node_dir_is_critical_and_names_the_right_mountpoint() {
     );
     assert_eq!(to_doc(&s).lightning_dir.unwrap().on_array, Some(false));
 }
+
+/// No state renders a Rust Debug name, a hundredths percent or a doubled option.
+#[test]
+fn human_output_has_no_debug_strings() {
+    let rw = fx!("mountinfo/6.18.44-fc-v1045-btrfs-rw.txt");
+    let mut states = vec![
+        mounted(rw),
+        mounted(fx!("mountinfo/6.18.44-fc-v1045-btrfs-forced-ro.txt")),
+        with_space(
+            fx!("btrfs-filesystem-usage/6.2-raid1-full-raw.txt"),
+            fx!("btrfs-filesystem-df/6.2-raid1-full-raw.txt"),
+        ),
+        with_space(
+            fx!("btrfs-filesystem-usage/6.2-raid1-degraded-mixed-raw.txt"),
+            fx!("btrfs-filesystem-df/6.2-raid1-degraded-mixed-raw.txt"),
+        ),
+    ];
+    let mut r = mounted(rw);
+    r.show = parse_show(fx!("btrfs-filesystem-show/6.2-raid1-replacing-raw.txt"))
+        .unwrap()
+        .pop();
+    r.replace = Some(parse_replace_status(fx!("btrfs-replace-status/6.2-replacing.txt")).unwrap());
+    states.push(r);
+    let mut d = mounted(rw);
+    d.show = parse_show(fx!(
+        "btrfs-filesystem-show/6.2-raid1-degraded-mounted-raw.txt"
+    ))
+    .unwrap()
+    .pop();
+    d.scrub = Some(
+        crate::probe::btrfs::scrub::parse_scrub_status(fx!(
+            "btrfs-scrub-status/6.2-never-run-raw.txt"
+        ))
+        .unwrap(),
+    );
+    d.scrub_finished_at = None;
+    d.balance = Some(
+        crate::probe::btrfs::balance::parse_balance_status(fx!(
+            "btrfs-balance-status/6.2-paused.txt"
+        ))
+        .unwrap(),
+    );
+    states.push(d);
+    let arrays: Vec<ArrayStatus> = states.iter().map(|f| evaluate(f, NOW)).collect();
+    let text = super::render::render(&arrays, Severity::Critical);
+    for bad in [
+        "Percent(",
+        "Some(",
+        "None",
+        "NeverRun",
+        "Running {",
+        "Paused(",
+        "[2]",
+        "Data ",
+        "Metadata ",
+        "rw,relatime,rw",
+        "GlobalReserve",
+    ] {
+        assert!(!text.contains(bad), "{bad:?} in:\n{text}");
+    }
+    assert!(text.contains("devid 2 is missing"), "{text}");
+    assert!(text.contains("balance: paused"), "{text}");
+}

@@ -19,9 +19,9 @@ use crate::copy::{copy_tree, verify, CopyOptions};
 use crate::exec::{Cmd, Runner};
 use crate::plan::{mount_cmd, umount_cmd, wipe_cmd, Action, Contents, Plan, Step};
 use crate::probe::blkid::probe_identity;
-use crate::probe::btrfs::replace::{probe_replace_status, ReplaceState};
+use crate::probe::btrfs::replace::{probe_failure_cause, probe_replace_status, ReplaceState};
 use crate::sqlite::integrity_check;
-use crate::ui::progress::Progress;
+use crate::ui::progress::{Progress, Unit};
 
 pub fn apply<R: Serialize + DeserializeOwned>(
     w: &Walker,
@@ -415,7 +415,7 @@ pub fn kernel_op_settled(w: &Walker, step: &Step) -> Result<bool> {
 fn run_replace(runner: &dyn Runner, cmd: &Cmd, mp: &Path) -> Result<()> {
     let out = std::thread::scope(|s| {
         let worker = s.spawn(|| runner.output(cmd));
-        let mut bar = Progress::new("replacing", 10_000);
+        let mut bar = Progress::with_unit("replacing", 10_000, Unit::Percent);
         while !worker.is_finished() {
             std::thread::sleep(Duration::from_millis(500));
             if let Ok(st) = probe_replace_status(runner, mp) {
@@ -432,11 +432,10 @@ fn run_replace(runner: &dyn Runner, cmd: &Cmd, mp: &Path) -> Result<()> {
     let st = probe_replace_status(runner, mp)?;
     match st.state {
         ReplaceState::Finished if out.status.success() => Ok(()),
-        ReplaceState::Canceled => bail!("the replacement was canceled (`btrfs replace cancel`?)"),
-        other => bail!(
-            "`{cmd}` ended {} with replace state {other:?}: {}",
-            out.status,
-            crate::exec::stderr_tail(&out.stderr)
+        // The real cause (recover helper's hook): the kernel's lines and progs' error.
+        _ => bail!(
+            "`{cmd}` did not finish: {}",
+            probe_failure_cause(runner, &out.stderr).message()
         ),
     }
 }
@@ -449,7 +448,10 @@ fn wait_for_replace(runner: &dyn Runner, mp: &Path) -> Result<()> {
     loop {
         match probe_replace_status(runner, mp)?.state {
             ReplaceState::Finished => return Ok(()),
-            ReplaceState::Canceled => bail!("the running replacement was canceled"),
+            ReplaceState::Canceled => bail!(
+                "the running replacement stopped: {}",
+                probe_failure_cause(runner, "").message()
+            ),
             _ => std::thread::sleep(Duration::from_secs(2)),
         }
     }

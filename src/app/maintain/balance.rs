@@ -14,7 +14,7 @@ use crate::cli::BalanceRecipe;
 use crate::exec::{Cmd, Runner};
 use crate::probe::btrfs::balance::{probe_balance_status, BalanceState};
 use crate::records::Outcome;
-use crate::ui::progress::Progress;
+use crate::ui::progress::{Progress, Unit};
 
 pub fn balance_cmd(mp: &Path, recipe: BalanceRecipe) -> Cmd {
     let filters: &[&str] = match recipe {
@@ -34,8 +34,9 @@ pub(super) fn run(runner: &dyn Runner, mp: &Path, recipe: BalanceRecipe) -> Resu
         while !worker.is_finished() {
             std::thread::sleep(Duration::from_millis(500));
             if let Ok(BalanceState::Running(p)) = probe_balance_status(runner, mp) {
-                let b =
-                    bar.get_or_insert_with(|| Progress::new("balancing", p.expected_chunks.max(1)));
+                let b = bar.get_or_insert_with(|| {
+                    Progress::with_unit("balancing", p.expected_chunks.max(1), Unit::Chunks)
+                });
                 b.set(p.completed_chunks);
             }
         }

@@ -335,6 +335,14 @@ impl JobRun<'_> {
             problems: vec![],
             details: serde_json::to_value(rec).unwrap_or_default(),
         };
-        alert::send(self.runner, self.args.alert_command.as_deref(), &ev);
+        match crate::app::schedule::secret::alert_command(
+            self.args.alert_command.as_deref(),
+            self.args.alert_command_file.as_deref(),
+        ) {
+            Ok(cmd) => {
+                alert::send(self.runner, cmd.as_deref(), &ev);
+            }
+            Err(e) => eprintln!("lnraid: error: the alert could not be sent: {e:#}"),
+        }
     }
 }

@@ -75,8 +75,8 @@ pub(super) fn run(
         (
             Outcome::Failed,
             format!(
-                "the scrub ended {:?} ({}): {}",
-                st.state,
+                "the scrub ended {} ({}): {}",
+                crate::status::export::scrub_state_word(st.state),
                 out.status,
                 crate::exec::stderr_tail(&out.stderr)
             ),

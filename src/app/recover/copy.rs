@@ -53,6 +53,28 @@ fn set_bytes(node: &Path) -> u64 {
         .sum()
 }
 
+/// Bytes the copy writes into DEST and the scratch bytes its check needs (a WAL database is
+/// checked in a scratch copy of the database and its `-wal`).
+pub fn space_needed(node: &Path, all: bool) -> Result<(u64, u64)> {
+    let bytes = if all {
+        crate::app::setup::preflight::dir_size(node)?
+    } else {
+        set_bytes(node)
+    };
+    let len = |n: &str| {
+        fs::symlink_metadata(node.join(n))
+            .map(|m| m.len())
+            .unwrap_or(0)
+    };
+    let wal = format!("{DATABASE}-wal");
+    let scratch = if fs::symlink_metadata(node.join(&wal)).is_ok_and(|m| m.is_file()) {
+        len(DATABASE) + len(&wal)
+    } else {
+        0
+    };
+    Ok((bytes, scratch))
+}
+
 /// Copies the default set, then reads every copy back from the disk and integrity-checks the
 /// database copy.
 pub fn copy_set(node: &Path, dest: &Path) -> Result<Copied> {

@@ -116,6 +116,19 @@ pub fn check_dest(dest: &Dest, array: &ArrayFound, names: &[&str]) -> Result<()>
                 taken.join(", ")
             ));
         }
+        // An interrupted (killed) recover's staging directory: never published, not usable.
+        for e in fs::read_dir(&dest.path).into_iter().flatten().flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if n.starts_with(".lnraid-recover-staging-")
+                || n.starts_with(".lnraid-integrity-check-")
+            {
+                problems.push(format!(
+                    "--to {} holds {n}, the unfinished copy of an interrupted `lnraid recover` (never verified, no MANIFEST): nothing in it is usable; remove it (`rm -r {}`) or choose another DEST",
+                    dest.path.display(),
+                    crate::exec::shell_quote(&e.path().to_string_lossy())
+                ));
+            }
+        }
     }
     problems.dedup();
     if problems.is_empty() {

@@ -15,11 +15,13 @@ use crate::app::Refused;
 use crate::cli::RecoverArgs;
 use crate::exec::Runner;
 use crate::probe::blkid::{probe_identity, Identity};
+use crate::probe::btrfs::superblock::probe_superblock;
 use crate::probe::btrfs::sysfs::read_btrfs_sysfs;
 use crate::probe::lsblk::{lsblk_cmd, parse_lsblk};
 use crate::probe::mounts::{read_mounts, Mount, PID1_MOUNTINFO};
 use crate::probe::snapshot::resolve_device;
 use crate::probe::sysfs::Sysfs;
+use crate::recover::generations::{choose_members, Seen};
 use crate::recover::select::{choose_array, ArrayChoice, Candidate, SelectError};
 use crate::types::{DevNum, DevPath, FsUuid};
 
@@ -46,6 +48,10 @@ pub struct ArrayFound {
     /// Device numbers of every present member (for the destination checks).
     pub member_devnums: Vec<(DevPath, DevNum)>,
     pub existing: Option<ExistingMount>,
+    /// Every present disk of the filesystem with its superblock (for the report).
+    pub seen: Vec<Seen>,
+    /// Present disks of the filesystem that are not read, each with why.
+    pub ignored: Vec<(DevPath, String)>,
 }
 
 /// Finds the array `args` describe.
@@ -68,6 +74,7 @@ pub fn discover(args: &RecoverArgs, runner: &dyn Runner) -> Result<ArrayFound> {
         SelectError::Ambiguous(_) => anyhow::Error::new(Refused(vec![e.to_string()])),
         SelectError::NotFound { .. } => anyhow::anyhow!("{e}"),
     })?;
+    let (choice, seen, ignored) = newest_members(choice, args, runner)?;
     let survivor = given.unwrap_or_else(|| choice.members[0].clone());
     let mut member_devnums = Vec::new();
     for m in &choice.members {
@@ -81,7 +88,67 @@ pub fn discover(args: &RecoverArgs, runner: &dyn Runner) -> Result<ArrayFound> {
         survivor,
         member_devnums,
         existing,
+        seen,
+        ignored,
     })
+}
+
+/// Present disks of the filesystem that are not read, each with why.
+type Ignored = Vec<(DevPath, String)>;
+
+/// Keeps the newest consistent set of `choice`'s present members (superblock generations,
+/// lnraid's member record); the others are ignored with a reason. Refuses stale state.
+fn newest_members(
+    choice: ArrayChoice,
+    args: &RecoverArgs,
+    runner: &dyn Runner,
+) -> Result<(ArrayChoice, Vec<Seen>, Ignored)> {
+    let record = crate::members::read(&args.state_dir, &choice.uuid).map_err(|e| {
+        Refused(vec![format!(
+            "{e:#}: lnraid's record of the array's members is unreadable, so it cannot rule out a stale disk"
+        )])
+    })?;
+    let mut seen = Vec::new();
+    let mut ignored = Vec::new();
+    for m in &choice.members {
+        match probe_superblock(runner, m.path.as_path()) {
+            Ok(sb) if sb.fsid == choice.uuid => seen.push(Seen {
+                path: m.path.clone(),
+                sb,
+            }),
+            Ok(sb) => ignored.push((
+                m.path.clone(),
+                format!(
+                    "its superblock names filesystem {} (blkid said {})",
+                    sb.fsid, choice.uuid
+                ),
+            )),
+            Err(e) => ignored.push((m.path.clone(), format!("superblock unreadable: {e}"))),
+        }
+    }
+    if seen.is_empty() {
+        let why: Vec<String> = ignored.iter().map(|(p, w)| format!("{p}: {w}")).collect();
+        return Err(Refused(vec![format!(
+            "no readable superblock on any present disk of {}: {}",
+            choice.uuid,
+            why.join("; ")
+        )])
+        .into());
+    }
+    let given = args
+        .device
+        .as_ref()
+        .and_then(|d| resolve_device(d).ok())
+        .map(|r| r.path);
+    let set = choose_members(&seen, record.as_ref(), given.as_ref()).map_err(Refused)?;
+    ignored.extend(set.ignored.iter().map(|(s, w)| (s.path.clone(), w.clone())));
+    let members = choice
+        .members
+        .iter()
+        .filter(|m| set.chosen.iter().any(|s| s.path == m.path))
+        .cloned()
+        .collect();
+    Ok((ArrayChoice { members, ..choice }, seen, ignored))
 }
 
 /// `--device`: must exist, be a block device, and carry btrfs (of `--uuid`, if given).

@@ -221,7 +221,7 @@ pub fn run(
     let manifest = RecoverManifest {
         format: MANIFEST_FORMAT.into(),
         version: MANIFEST_VERSION,
-        created_utc: super::super::ids::utc_timestamp(),
+        created_utc: crate::time::rfc3339(crate::records::now_unix()),
         lnraid_version: env!("CARGO_PKG_VERSION").into(),
         array: ArrayInfo {
             fs_uuid: fs_uuid.context("the array's filesystem UUID is unknown")?,

@@ -12,9 +12,12 @@
 mod copy;
 mod dest;
 mod discover;
+mod leftover;
 mod md;
 mod mount;
+mod partial;
 mod report;
+mod say;
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -55,13 +58,16 @@ pub fn run(args: &RecoverArgs, runner: &dyn Runner) -> Result<i32> {
     } else {
         Some(Lock::try_acquire(&args.lock_dir, "lnraid.lock")?)
     };
+    // Before anything is probed: a killed recover's mount would pose as "already mounted".
+    leftover::clean_leftovers(runner, args.dry_run)?;
     // The backend holding the array decides how it is read (the one match is in backend::).
     if let Some((device, uuid, mp)) = md_array(runner)? {
         return md::run(args, runner, device, uuid, &mp, &dest);
     }
     let array = discover::discover(args, runner)?;
     dest::check_dest(&dest, &array, &dest::default_names())?;
-    print_array(&array);
+    say::print_array(&array);
+    refuse_running_before_mount(&array, &args.state_dir)?;
     if args.dry_run {
         let plan = report::plan_recover(
             &array,
@@ -77,57 +83,44 @@ pub fn run(args: &RecoverArgs, runner: &dyn Runner) -> Result<i32> {
         return Ok(exit::OK);
     }
     let mount = mount_array(&array, runner)?;
+    crate::walk::failpoint("recover-mounted");
     dest::check_not_in_mount(&dest, mount.path(), &array.choice.uuid)?;
     let info = array_info(runner, mount.path(), &array);
     let name = node_dir(mount.path(), args.lightning_dir_name.as_deref())?;
     let node = mount.path().join(&name);
     println!("Node directory on the array: {}", sanitize(&name));
     refuse_if_running(&array, &name)?;
+    let names = dest_names(&node, args.all)?;
     if args.all {
-        let top: Vec<String> = fs::read_dir(&node)?
-            .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
-            .collect::<std::io::Result<_>>()?;
-        let mut names: Vec<&str> = top.iter().map(String::as_str).collect();
-        names.push(MANIFEST_NAME);
-        dest::check_dest(&dest, &array, &names)?;
+        let taken: Vec<&str> = names.iter().map(String::as_str).collect();
+        dest::check_dest(&dest, &array, &taken)?;
     }
+    let (bytes, scratch) = copy::space_needed(&node, args.all)?;
+    partial::check_space(&dest.path, &dest.anchor, bytes, scratch)?;
+    let created = !dest.path.exists();
     copy::create_dest(&dest.path, &node)?;
-    let copied = if args.all {
-        copy::copy_all(&node, &dest.path)?
-    } else {
-        copy::copy_set(&node, &dest.path)?
-    };
-    let manifest = RecoverManifest {
-        format: MANIFEST_FORMAT.into(),
-        version: MANIFEST_VERSION,
-        created_utc: crate::time::rfc3339(crate::records::now_unix()),
-        lnraid_version: env!("CARGO_PKG_VERSION").into(),
-        array: info,
-        source_dir: name.clone(),
-        mount: MountInfo {
-            kind: if array.existing.is_some() {
-                MountKind::Existing
+    let (copied, manifest) = match copy_and_record(&dest.path, &node, &name, &array, info, args.all)
+    {
+        Ok(done) => done,
+        Err(e) => {
+            let c = partial::clean_partial(&dest.path, created, &names);
+            let full = e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.raw_os_error() == Some(nix::libc::ENOSPC))
+            });
+            let what = if full {
+                format!(
+                    "{} is full (no space left on the device)",
+                    dest.path.display()
+                )
             } else {
-                MountKind::Temporary
-            },
-            options: if array.existing.is_some() {
-                "bind,ro".into()
-            } else {
-                mount::DEGRADED_OPTIONS.into()
-            },
-            existing_mountpoint: array
-                .existing
-                .as_ref()
-                .map(|e| e.mountpoint.to_string_lossy().into_owned()),
-        },
-        all: args.all,
-        database: copied.database.clone(),
-        files: copied.files.clone(),
-        not_copied: copied.not_copied.clone(),
+                "the copy-out failed".to_string()
+            };
+            return Err(e.context(format!("{what}; {}", partial::report(&dest.path, &c))));
+        }
     };
-    write_manifest(&dest.path, &manifest, &node)?;
     let mp = mount.unmount()?;
-    print_result(&dest.path, &copied, &manifest, &mp, &array);
+    say::print_result(&dest.path, &copied, &manifest, &mp, &array);
     print!(
         "{}",
         sanitize_multiline(&report::next_steps(
@@ -156,84 +149,77 @@ pub fn run(args: &RecoverArgs, runner: &dyn Runner) -> Result<i32> {
     Ok(exit::OK)
 }
 
-/// An md array lnraid manages: its device (when assembled), filesystem UUID, mountpoint.
-type MdTarget = (
-    Option<crate::types::DevPath>,
-    Option<crate::types::FsUuid>,
-    std::path::PathBuf,
-);
-
-/// The md array lnraid manages, when the fstab's lnraid line is on md.
-fn md_array(runner: &dyn Runner) -> Result<Option<MdTarget>> {
-    // recover has no --fstab: the fstab is the one status reads (LNRAID_FSTAB or /etc/fstab).
-    let env = |k: &str, d: &str| {
-        std::env::var_os(k)
-            .map(Into::into)
-            .unwrap_or_else(|| std::path::PathBuf::from(d))
+/// The names recover may create in DEST: the copy-out set (or, with `--all`, the node
+/// directory's top-level names) and the MANIFEST.
+fn dest_names(node: &Path, all: bool) -> Result<Vec<String>> {
+    let mut names: Vec<String> = if all {
+        fs::read_dir(node)?
+            .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect::<std::io::Result<_>>()?
+    } else {
+        crate::recover::COPY_SET
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
     };
-    let ctx = crate::status::gather::GatherCtx {
-        fstab: env("LNRAID_FSTAB", "/etc/fstab"),
-        state_dir: env("LNRAID_STATE_DIR", "/var/lib/lnraid"),
-        sys_root: "/sys".into(),
-        lightning_dir: None,
-    };
-    let list = crate::status::gather::targets(&ctx, None)?;
-    let [t] = list.as_slice() else {
-        return Ok(None);
-    };
-    Ok(match crate::backend::locate(runner, &ctx, t) {
-        crate::backend::Located::Md { device, fs_uuid } => {
-            Some((device, fs_uuid, t.mountpoint.clone()))
-        }
-        crate::backend::Located::Btrfs { .. } => None,
-    })
+    names.push(MANIFEST_NAME.into());
+    Ok(names)
 }
 
-fn print_array(array: &ArrayFound) {
-    let members: Vec<String> = array
-        .choice
-        .members
-        .iter()
-        .map(|m| m.path.to_string())
-        .collect();
-    println!(
-        "Array: btrfs {} (label {}), present member(s): {}",
-        array.choice.uuid,
-        sanitize(&format!(
-            "{:?}",
-            array.choice.label.as_deref().unwrap_or("none")
-        )),
-        members.join(", ")
-    );
-    match &array.existing {
-        Some(ex) => println!(
-            "Already mounted at {} ({}{}): lnraid reads it through a private read-only bind mount and\n  writes nothing to it, not even access times.",
-            sanitize(&ex.mountpoint.to_string_lossy()),
-            sanitize(&ex.options),
-            if ex.root == "/" {
-                String::new()
+/// Copies, verifies and writes the MANIFEST. Any error leaves partial files for the caller
+/// to remove.
+fn copy_and_record(
+    dest: &Path,
+    node: &Path,
+    name: &str,
+    array: &ArrayFound,
+    info: ArrayInfo,
+    all: bool,
+) -> Result<(copy::Copied, RecoverManifest)> {
+    let copied = if all {
+        copy::copy_all(node, dest)?
+    } else {
+        // Into a hidden 0700 staging directory, published only once verified: a recover
+        // killed mid-copy leaves no usable-looking database in DEST.
+        let staging = copy::staging_dir(dest);
+        std::os::unix::fs::DirBuilderExt::mode(&mut fs::DirBuilder::new(), 0o700)
+            .create(&staging)
+            .with_context(|| format!("creating {}", staging.display()))?;
+        let c = copy::copy_set(node, &staging)?;
+        crate::walk::failpoint("recover-copied");
+        crate::recover::files::publish_staged(&staging, dest)?;
+        c
+    };
+    let manifest = RecoverManifest {
+        format: MANIFEST_FORMAT.into(),
+        version: MANIFEST_VERSION,
+        created_utc: crate::time::rfc3339(crate::records::now_unix()),
+        lnraid_version: env!("CARGO_PKG_VERSION").into(),
+        array: info,
+        source_dir: name.to_string(),
+        mount: MountInfo {
+            kind: if array.existing.is_some() {
+                MountKind::Existing
             } else {
-                format!(", subvolume {}", sanitize(&ex.root))
-            }
-        ),
-        None => println!(
-            "Not mounted: the survivor {} will be mounted read-only, degraded.",
-            array.survivor.path
-        ),
-    }
-    if let Some(ex) = array.existing.as_ref().filter(|ex| {
-        ex.mountpoint.starts_with(mount::run_base())
-            && ex
-                .mountpoint
-                .file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("recover-"))
-    }) {
-        // A recover killed before its guard ran (Ctrl-C, SIGKILL) leaves its read-only mount.
-        println!(
-            "  It is the read-only mount of an interrupted `lnraid recover`; afterwards remove it:\n  umount {0} && rmdir {0}",
-            sanitize(&crate::exec::quote_path(&ex.mountpoint))
-        );
-    }
+                MountKind::Temporary
+            },
+            options: if array.existing.is_some() {
+                "bind,ro".into()
+            } else {
+                mount::DEGRADED_OPTIONS.into()
+            },
+            existing_mountpoint: array
+                .existing
+                .as_ref()
+                .map(|e| e.mountpoint.to_string_lossy().into_owned()),
+        },
+        all,
+        database: copied.database.clone(),
+        files: copied.files.clone(),
+        not_copied: copied.not_copied.clone(),
+    };
+    write_manifest(dest, &manifest, node)?;
+    Ok((copied, manifest))
 }
 
 /// Mounts the array read-only (see `mount`), printing what it runs.
@@ -351,6 +337,45 @@ fn node_dir(root: &Path, wanted: Option<&str>) -> Result<String> {
     choose_node_dir(&entries, wanted).map_err(|e| Refused(vec![sanitize(&e)]).into())
 }
 
+/// Before anything is mounted: a lightningd on the array's existing mount, or on the node
+/// directory setup recorded for it, means the node is running — a copy would be torn, and
+/// two copies could both be started as the node.
+fn refuse_running_before_mount(array: &ArrayFound, state_dir: &Path) -> Result<()> {
+    let mut dirs: Vec<std::path::PathBuf> = Vec::new();
+    if let Some(ex) = &array.existing {
+        dirs.push(ex.mountpoint.clone());
+    }
+    let rec = state_dir.join(format!("setup-{}-done.json", array.choice.uuid));
+    if let Ok(text) = fs::read_to_string(&rec) {
+        if let Some(d) = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| {
+                v["request"]["lightning_dir"]
+                    .as_str()
+                    .map(std::path::PathBuf::from)
+            })
+        {
+            dirs.push(d);
+        }
+    }
+    let mut problems = Vec::new();
+    for d in &dirs {
+        let dir = fs::canonicalize(d).unwrap_or_else(|_| d.clone());
+        for p in processes_using(&dir) {
+            problems.push(format!(
+                "{} (pid {}) is running on the array ({}): stop it first; nothing was mounted",
+                p.name, p.pid, p.why
+            ));
+        }
+    }
+    problems.dedup();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Refused(problems).into())
+    }
+}
+
 /// A lightningd writing to the (already mounted) node directory would make a torn copy.
 fn refuse_if_running(array: &ArrayFound, name: &str) -> Result<()> {
     let Some(ex) = &array.existing else {
@@ -394,62 +419,35 @@ fn write_manifest(dest: &Path, m: &RecoverManifest, node: &Path) -> Result<()> {
     fsync_dir(dest)
 }
 
-fn print_result(dest: &Path, c: &copy::Copied, m: &RecoverManifest, mp: &Path, array: &ArrayFound) {
-    let mut out = format!(
-        "\nCopied to {} and verified (read back from disk: BLAKE3 equal to the source), {}:\n",
-        dest.display(),
-        crate::types::Bytes(c.bytes)
-    );
-    let lines = copy::summary_lines(c);
-    if m.all && lines.len() > 12 {
-        out.push_str(&format!(
-            "  {} files (all of the node directory); see MANIFEST\n",
-            lines.len()
-        ));
-    } else {
-        for l in lines {
-            out.push_str(&format!("  {l}\n"));
+/// An md array lnraid manages: its device (when assembled), filesystem UUID, mountpoint.
+type MdTarget = (
+    Option<crate::types::DevPath>,
+    Option<crate::types::FsUuid>,
+    std::path::PathBuf,
+);
+
+/// The md array lnraid manages, when the fstab's lnraid line is on md.
+fn md_array(runner: &dyn Runner) -> Result<Option<MdTarget>> {
+    // recover has no --fstab: the fstab is the one status reads (LNRAID_FSTAB or /etc/fstab).
+    let env = |k: &str, d: &str| {
+        std::env::var_os(k)
+            .map(Into::into)
+            .unwrap_or_else(|| std::path::PathBuf::from(d))
+    };
+    let ctx = crate::status::gather::GatherCtx {
+        fstab: env("LNRAID_FSTAB", "/etc/fstab"),
+        state_dir: env("LNRAID_STATE_DIR", "/var/lib/lnraid"),
+        sys_root: "/sys".into(),
+        lightning_dir: None,
+    };
+    let list = crate::status::gather::targets(&ctx, None)?;
+    let [t] = list.as_slice() else {
+        return Ok(None);
+    };
+    Ok(match crate::backend::locate(runner, &ctx, t) {
+        crate::backend::Located::Md { device, fs_uuid } => {
+            Some((device, fs_uuid, t.mountpoint.clone()))
         }
-    }
-    if let Some(db) = &c.database {
-        out.push_str(&format!(
-            "PRAGMA integrity_check on the copied {}: {}",
-            db.path, db.integrity_check
-        ));
-        if db.hot_journal {
-            out.push_str(
-                "\n  A hot -journal is next to it (lightningd was interrupted mid-transaction): keep the two\n  together; lightningd rolls the journal back on start, to the last committed state.",
-            );
-        }
-        out.push('\n');
-    }
-    for n in &c.not_copied {
-        let warn = n.path == DATABASE || n.path == HSM_SECRET;
-        out.push_str(&format!(
-            "{}{}: {}\n",
-            if warn {
-                "WARNING: not copied: "
-            } else {
-                "not copied: "
-            },
-            n.path,
-            n.reason
-        ));
-    }
-    out.push_str(&format!(
-        "MANIFEST: {}\n",
-        dest.join(MANIFEST_NAME).display()
-    ));
-    match &array.existing {
-        Some(ex) => out.push_str(&format!(
-            "Removed the read-only bind mount {}; the array stays mounted at {}.\n",
-            mp.display(),
-            ex.mountpoint.display()
-        )),
-        None => out.push_str(&format!(
-            "Unmounted and removed {}. The array was only ever mounted read-only.\n",
-            mp.display()
-        )),
-    }
-    print!("{}", sanitize_multiline(&out));
+        crate::backend::Located::Btrfs { .. } => None,
+    })
 }

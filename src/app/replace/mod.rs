@@ -84,6 +84,21 @@ pub fn run(args: &ReplaceArgs, runner: &dyn Runner) -> Result<i32> {
     };
     execute::execute(&mut j, &plan, runner, &machine)?;
     execute::finish(&j)?;
+    // Hook (recover): remember the member replaced out, so `lnraid recover` refuses that disk
+    // (same devid and device UUID as its replacement, older generation) if it comes back.
+    if let Err(e) = crate::members::replaced(
+        runner,
+        &args.host.state_dir,
+        &j.request.mountpoint,
+        j.request.old_devid,
+        j.request.old_present.as_ref().map(|p| p.to_string()),
+        &j.request.new.device.to_string(),
+    ) {
+        eprintln!(
+            "lnraid: warning: the member record was not updated ({e:#}); `lnraid recover` will not recognize the old disk of devid {} if it comes back",
+            j.request.old_devid
+        );
+    }
     // The final word is status's.
     let ctx = super::status::ctx_from(&args.host, None);
     let (arrays, overall) = super::status::collect(runner, &ctx, Some(&j.request.mountpoint))

@@ -219,7 +219,8 @@ fn resolve_old(old: &str, show: &ShowFs, state_dir: &Path, uuid: &FsUuid) -> Res
     // Setup ran `mkfs.btrfs` with the devices in this order: devid n is the n-th.
     let rec =
         crate::app::setup::record_path(state_dir, uuid.as_str(), crate::walk::JournalState::Done);
-    if let Some(j) = crate::app::setup::SetupJournal::load(&rec)? {
+    // A record this version cannot read (older journal version) is as good as none.
+    if let Some(j) = crate::app::setup::SetupJournal::load(&rec).ok().flatten() {
         if let Some(i) = j
             .request
             .devices

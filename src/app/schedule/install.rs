@@ -6,7 +6,7 @@ use std::fs;
 use anyhow::{Context, Result};
 
 use super::{
-    current_exe, daemon_reload, default_scheduler, disable_timers, display, probe_installed,
+    conf, current_exe, daemon_reload, default_scheduler, disable_timers, display, probe_installed,
     read_arrays, remove_ours, say, target, targets, Target,
 };
 use crate::app::{exit, Refused};
@@ -14,9 +14,9 @@ use crate::cli::{BalanceRecipe, ScheduleInstallArgs, ScheduleTarget};
 use crate::config::atomic::write_atomic_no_backup;
 use crate::exec::{Cmd, Runner};
 use crate::host::Lock;
+use crate::schedule::config::Requested;
 use crate::schedule::{
-    is_live_name, plan_changes, plan_schedule, timer_names, Change, MonitorJob, ScheduleSpec,
-    Scheduler,
+    is_live_name, plan_changes, plan_schedule, timer_names, Change, ScheduleSpec, Scheduler,
 };
 
 const LOCK: &str = "schedule.lock";
@@ -35,16 +35,27 @@ pub fn install(args: &ScheduleInstallArgs, runner: &dyn Runner) -> Result<i32> {
         )])
         .into());
     }
-    let scheduler = t.scheduler.unwrap_or_else(default_scheduler);
+    let conf = conf::plan(&t.config.path, &requested(args))?;
+    let scheduler = t
+        .scheduler
+        .or(conf.new.scheduler)
+        .unwrap_or_else(default_scheduler);
     let main = target(scheduler, &t.cron, &t.host).map_err(|e| Refused(vec![e]))?;
-    let spec = spec_from_args(args, arrays)?;
+    let mut new_conf = conf.new.clone();
+    new_conf.scheduler = Some(scheduler);
+    let conf = conf::Planned {
+        new: new_conf,
+        ..conf
+    };
+    let spec = conf::spec(&conf.new, current_exe()?, arrays)?;
     let plan = plan_install(&spec, &main, t)?;
-    let changed = plan.iter().flat_map(|(_, c)| c).any(Change::is_change);
+    let changed = plan.iter().flat_map(|(_, c)| c).any(Change::is_change) || conf.is_change();
     say(&format!(
         "lnraid schedule ({}) in {}:",
         scheduler.name(),
         main.dir.display()
     ));
+    print!("{}", display(&conf.render()));
     if t.dry_run {
         for c in plan.iter().flat_map(|(_, c)| c) {
             print!("{}", display(&c.render()));
@@ -56,9 +67,12 @@ pub fn install(args: &ScheduleInstallArgs, runner: &dyn Runner) -> Result<i32> {
         });
         return Ok(exit::OK);
     }
+    // The alert file and the config first: no job file ever names a file not yet written.
+    conf.apply_before()?;
     for (target, changes) in &plan {
         apply(target, changes, runner)?;
     }
+    conf.apply_after()?;
     say(&if changed {
         summary(&spec)
     } else {
@@ -67,22 +81,32 @@ pub fn install(args: &ScheduleInstallArgs, runner: &dyn Runner) -> Result<i32> {
     Ok(exit::OK)
 }
 
-fn spec_from_args(
-    args: &ScheduleInstallArgs,
-    arrays: Vec<crate::schedule::ScheduledArray>,
-) -> Result<ScheduleSpec> {
-    Ok(ScheduleSpec {
-        exe: current_exe()?,
-        arrays,
+/// The options this command line sets; the others keep their configured values.
+fn requested(args: &ScheduleInstallArgs) -> Requested {
+    let opt = |set: bool, off: bool| match (set, off) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    };
+    let value = |v: &Option<String>, off: bool| match (v, off) {
+        (Some(v), _) => Some(Some(v.clone())),
+        (None, true) => Some(None),
+        (None, false) => None,
+    };
+    Requested {
+        scheduler: args.target.scheduler,
         balance_at: args.balance_at.clone(),
         scrub_at: args.scrub_at.clone(),
-        alert_command: args.alert_command.clone(),
-        scrub_limit: args.scrub_limit.clone(),
-        guide_balance: args.balance_recipe == BalanceRecipe::ClnGuide,
-        monitor: args.monitor.then(|| MonitorJob {
-            textfile: args.textfile.clone(),
-        }),
-    })
+        guide_balance: args.balance_recipe.map(|r| r == BalanceRecipe::ClnGuide),
+        scrub_limit: value(&args.scrub_limit, args.no_scrub_limit),
+        monitor: opt(args.monitor, args.no_monitor),
+        textfile: match (&args.textfile, args.no_textfile) {
+            (Some(t), _) => Some(Some(t.clone())),
+            (None, true) => Some(None),
+            (None, false) => None,
+        },
+        alert_command: value(&args.alert_command, args.no_alert_command),
+    }
 }
 
 /// The changes in the scheduler's directory, and the removal of the other scheduler's files

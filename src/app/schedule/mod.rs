@@ -7,7 +7,9 @@
 //! Install and remove hold `schedule.lock` in the lock dir (not `lnraid.lock`: a scrub holding
 //! that for hours must not block editing the schedule).
 
+mod conf;
 mod install;
+pub mod secret;
 mod setup;
 mod show;
 

@@ -32,7 +32,23 @@ pub(crate) fn for_setup(args: &SetupArgs, request: &SetupRequest) -> Result<Opti
         uuid: request.fs_uuid.clone(),
         mountpoint: request.mountpoint.clone(),
     });
-    let spec = ScheduleSpec::with_defaults(current_exe()?, arrays);
+    // The options `schedule install` stored (monitor, alert file, scrub limit...) are kept:
+    // a setup of another array must not drop them. LNRAID_CONFIG as for `schedule install`.
+    let config = std::env::var_os("LNRAID_CONFIG")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| crate::schedule::config::CONFIG_PATH.into());
+    let spec = match fs::read_to_string(&config) {
+        Ok(text) => {
+            let c = crate::schedule::config::parse_config(&text).map_err(|e| {
+                Refused(vec![format!(
+                    "--schedule: {} is not a valid lnraid config ({e})",
+                    config.display()
+                )])
+            })?;
+            super::conf::spec(&c, current_exe()?, arrays)?
+        }
+        Err(_) => ScheduleSpec::with_defaults(current_exe()?, arrays),
+    };
     let files = plan_schedule(&spec, scheduler, &t.dir)
         .map_err(|e| Refused(vec![format!("--schedule: {e}")]))?;
     let previous = files

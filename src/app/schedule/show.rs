@@ -41,6 +41,7 @@ pub fn show(t: &ScheduleShowArgs, runner: &dyn Runner) -> Result<i32> {
             installed_any.push((target, live));
         }
     }
+    out.push_str(&describe_config(&t.config.path, &installed_any));
     if arrays.is_empty() {
         out.push_str(&format!(
             "\nNo lnraid array in {}.\n",
@@ -75,6 +76,53 @@ pub fn show(t: &ScheduleShowArgs, runner: &dyn Runner) -> Result<i32> {
     }
     say(out.trim_end());
     Ok(exit::OK)
+}
+
+/// The stored options (`lnraid.toml`), and where they disagree with what is installed.
+fn describe_config(path: &std::path::Path, installed: &[(Target, Vec<Installed>)]) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(_) => return format!("\nConfig {}: none (defaults)\n", path.display()),
+    };
+    let c = match crate::schedule::config::parse_config(&text) {
+        Ok(c) => c,
+        Err(e) => return format!("\nConfig {}: INVALID ({e})\n", path.display()),
+    };
+    let alert = match &c.alert_command_file {
+        None => "none".to_string(),
+        Some(f) => match std::fs::metadata(f) {
+            Ok(m) if m.mode() & 0o077 == 0 => {
+                format!("in {} (mode {:04o})", f.display(), m.mode() & 0o7777)
+            }
+            Ok(m) => format!(
+                "in {} — READABLE BY OTHERS (mode {:04o}): chmod 600 it",
+                f.display(),
+                m.mode() & 0o7777
+            ),
+            Err(_) => format!("{} is MISSING: the jobs cannot alert", f.display()),
+        },
+    };
+    let mut out = format!(
+        "\nConfig {}: scheduler {}, balance at `{}`{}, scrub at `{}`{}, monitor {}{}; alert command {alert}\n",
+        path.display(),
+        c.scheduler.map_or("default", |s| s.name()),
+        c.balance_at,
+        if c.guide_balance { " (cln-guide filters)" } else { "" },
+        c.scrub_at,
+        c.scrub_limit.as_ref().map(|l| format!(" limited to {l}/s")).unwrap_or_default(),
+        if c.monitor { "every 5 minutes" } else { "off" },
+        c.textfile.as_ref().map(|t| format!(" (textfile {})", t.display())).unwrap_or_default(),
+    );
+    if let Some(s) = c.scheduler {
+        if !installed.is_empty() && !installed.iter().any(|(t, _)| t.scheduler == s) {
+            out.push_str(&format!(
+                "  NOT INSTALLED as configured ({}): run `lnraid schedule install`\n",
+                s.name()
+            ));
+        }
+    }
+    out
 }
 
 /// The job lines of a cron file, or the calendar of a timer (and its state, when live).

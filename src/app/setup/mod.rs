@@ -17,7 +17,9 @@ use crate::exec::Runner;
 use crate::host::Lock;
 use crate::plan::setup::{plan_setup, SetupRequest};
 use crate::plan::{render_plan, Step};
-use crate::ui::confirm::{confirm_destruction, confirm_erase, describe_targets};
+use crate::probe::blkid::Identity;
+use crate::probe::lsblk::BlockDev;
+use crate::ui::confirm::{confirm_erase, describe_targets};
 use crate::ui::sanitize_multiline;
 use crate::walk::{resume_plan, walk, Journal, JournalState, Machine, RealMachine, Walker};
 use preflight::{preflight, Preflight};
@@ -137,8 +139,8 @@ fn resume(
         return Ok(exit::OK);
     }
     if plan.steps.iter().any(Step::is_destructive) {
-        let summary = current_contents(j, runner, machine)?;
-        if !confirm_destruction(&summary, args.yes)? {
+        let (summary, disks) = current_contents(j, runner, machine)?;
+        if !confirm_erase(&summary, &disks, args.yes)? {
             return Err(Refused(vec!["not confirmed; nothing was changed".into()]).into());
         }
     }
@@ -148,19 +150,25 @@ fn resume(
     finish(j)
 }
 
-/// What each target carries now next to what it carried at confirmation.
+/// The disks a confirmation shows, with what blkid read on each.
+type Confirmable = Vec<(BlockDev, Option<Identity>)>;
+
+/// What each target carries now next to what it carried at confirmation, and the disks as
+/// they are now (the confirmation asks for their serial tails again).
 fn current_contents(
     j: &SetupJournal,
     runner: &dyn Runner,
     machine: &dyn Machine,
-) -> Result<String> {
+) -> Result<(String, Confirmable)> {
     let snap = machine.snapshot(runner)?;
     let mut out = String::from(
         "\nThe remaining steps ERASE these devices (each is re-proven right before):\n",
     );
+    let mut disks = Vec::new();
     for t in &j.request.targets {
-        let now = snap
-            .identity(&t.device)
+        let id = snap.identity(&t.device).cloned();
+        let now = id
+            .as_ref()
             .map(|i| crate::plan::Contents::of(i).describe())
             .unwrap_or_else(|| "unreadable".into());
         out.push_str(&format!(
@@ -170,8 +178,11 @@ fn current_contents(
             now,
             t.contents.describe()
         ));
+        if let Some(b) = snap.device(&t.device) {
+            disks.push((b.clone(), id));
+        }
     }
-    Ok(crate::ui::sanitize_multiline(&out))
+    Ok((crate::ui::sanitize_multiline(&out), disks))
 }
 
 /// Where things stand after a failure, and the one command to run next.

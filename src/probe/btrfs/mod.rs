@@ -19,6 +19,7 @@ pub mod replace;
 pub mod scrub;
 pub mod show;
 pub mod stats;
+pub mod superblock;
 pub mod sysfs;
 pub mod usage;
 

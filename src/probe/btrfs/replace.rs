@@ -119,6 +119,121 @@ pub fn probe_replace_status(runner: &dyn Runner, mnt: &Path) -> Result<ReplaceSt
     Ok(parse_replace_status(&out.stdout)?)
 }
 
+/// Why a replacement ended without finishing, from what the kernel and progs said: the
+/// `replace start` error (`ioctl(DEV_REPLACE_START) failed on …: <strerror>`), the kernel's
+/// lines since the replace started (`dmesg`), and the status, which says `canceled` for every
+/// failure (an ENOSPC included: fixtures/btrfs-replace-status/6.2-after-enospc.txt).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplaceFailure {
+    /// ENOSPC: btrfs could not mark a block group read-only to copy it.
+    ArrayFull { kernel: Vec<String> },
+    /// `btrfs replace cancel`, or the filesystem unmounted.
+    Canceled,
+    /// Another kernel error (errno when known), with the kernel's lines.
+    Kernel {
+        errno: Option<i32>,
+        kernel: Vec<String>,
+        progs: Option<String>,
+    },
+}
+
+lazy_regex!(
+    IOCTL_ERR,
+    r"ioctl\(DEV_REPLACE_START\) failed on .*: ([A-Za-z][A-Za-z ]+)$"
+);
+lazy_regex!(KERNEL_ERRNO, r"(?:failed|: )\s*-(\d+)\s*$");
+
+/// The kernel's BTRFS lines of the last replacement in `dmesg` text: from the last
+/// `dev_replace from … started` line on, timestamps dropped.
+pub fn replace_kernel_lines(dmesg: &str) -> Vec<String> {
+    let lines: Vec<&str> = dmesg.lines().collect();
+    let start = lines
+        .iter()
+        .rposition(|l| l.contains("dev_replace from") && l.contains(" started"))
+        .unwrap_or(lines.len());
+    lines[start..]
+        .iter()
+        .filter(|l| l.contains("BTRFS"))
+        .map(|l| match l.find("] ") {
+            Some(i) if l.starts_with('[') => l[i + 2..].to_string(),
+            _ => l.to_string(),
+        })
+        .collect()
+}
+
+/// Pure: the cause of a replacement that did not finish.
+pub fn explain_failure(progs_stderr: &str, kernel: &[String]) -> ReplaceFailure {
+    let progs = progs_stderr.lines().find_map(|l| {
+        IOCTL_ERR
+            .captures(l.trim())
+            .map(|c| c[1].trim().to_string())
+    });
+    let errno = kernel.iter().rev().find_map(|l| {
+        KERNEL_ERRNO
+            .captures(l)
+            .and_then(|c| c[1].parse::<i32>().ok())
+    });
+    let enospc = errno == Some(28) || progs.as_deref() == Some("No space left on device");
+    if enospc {
+        return ReplaceFailure::ArrayFull {
+            kernel: kernel.to_vec(),
+        };
+    }
+    let canceled_by_kernel = kernel
+        .iter()
+        .any(|l| l.contains("dev_replace") && l.ends_with(" canceled"));
+    if errno.is_none() && (canceled_by_kernel || progs.as_deref() == Some("Operation canceled")) {
+        return ReplaceFailure::Canceled;
+    }
+    ReplaceFailure::Kernel {
+        errno,
+        kernel: kernel.to_vec(),
+        progs,
+    }
+}
+
+impl ReplaceFailure {
+    /// One message for the operator, with what to do.
+    pub fn message(&self) -> String {
+        let k = |kernel: &[String]| {
+            if kernel.is_empty() {
+                String::new()
+            } else {
+                format!("\n  the kernel said:\n    {}", kernel.join("\n    "))
+            }
+        };
+        match self {
+            ReplaceFailure::ArrayFull { kernel } => format!(
+                "the array is full: btrfs needs unallocated space to copy the member (it marks each block group read-only while copying it) and there is none (ENOSPC). Free space on the array (delete or move files, or `btrfs balance start -dusage=10 <mountpoint>`), then run `lnraid replace` again{}",
+                k(kernel)
+            ),
+            ReplaceFailure::Canceled => "the replacement was canceled (`btrfs replace cancel`, or the filesystem was unmounted); run `lnraid replace` again to start it over".into(),
+            ReplaceFailure::Kernel { errno, kernel, progs } => format!(
+                "the kernel stopped the replacement{}{}{}",
+                errno.map(|e| format!(" with error {e} ({})", nix::errno::Errno::from_raw(e).desc())).unwrap_or_default(),
+                progs.as_ref().map(|p| format!("; btrfs replace start: {p}")).unwrap_or_default(),
+                k(kernel)
+            ),
+        }
+    }
+}
+
+/// `dmesg` (read-only; root may read the kernel log) — the kernel's account of a replacement.
+pub fn dmesg_cmd() -> Cmd {
+    Cmd::read_only("dmesg", std::iter::empty::<&str>())
+}
+
+/// The cause of a replacement that stopped: progs' error and the kernel's lines read through
+/// the runner (without them, progs' error alone). Never a guess from the status, which says
+/// "canceled" for every failure.
+pub fn probe_failure_cause(runner: &dyn Runner, progs_stderr: &str) -> ReplaceFailure {
+    let kernel = runner
+        .run_ok(&dmesg_cmd())
+        .map(|o| replace_kernel_lines(&o.stdout))
+        .unwrap_or_default();
+    explain_failure(progs_stderr, &kernel)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +267,57 @@ mod tests {
         assert_eq!((f.write_errs, f.uncorrectable_read_errs), (0, 0));
         assert!(f.started.is_some() && f.ended.is_some());
         assert_eq!(st(fx!("6.14-canceled.txt")).state, ReplaceState::Canceled);
+    }
+
+    #[test]
+    fn failure_causes_from_captured_runs() {
+        let fxs = |p: &str| {
+            std::fs::read_to_string(format!("{}/fixtures/{p}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        };
+        // ENOSPC: the status says "canceled", the kernel and progs say why.
+        assert_eq!(
+            st(&fxs("btrfs-replace-status/6.2-after-enospc.txt")).state,
+            ReplaceState::Canceled
+        );
+        let kernel = replace_kernel_lines(&fxs("dmesg/6.18.44-fc-v1045-replace-enospc.txt"));
+        assert_eq!(kernel.len(), 3, "{kernel:?}");
+        assert!(kernel[0].starts_with("BTRFS info"), "{kernel:?}");
+        let f = explain_failure(&fxs("btrfs-replace-start/6.2-enospc.stderr.txt"), &kernel);
+        assert!(matches!(f, ReplaceFailure::ArrayFull { .. }), "{f:?}");
+        assert!(
+            f.message().starts_with("the array is full"),
+            "{}",
+            f.message()
+        );
+        assert!(!f.message().contains("btrfs replace cancel"));
+        // The kernel lines alone suffice (progs output lost).
+        assert!(matches!(
+            explain_failure("", &kernel),
+            ReplaceFailure::ArrayFull { .. }
+        ));
+        // A real cancel.
+        let kernel = replace_kernel_lines(&fxs("dmesg/6.18.44-fc-v1045-replace-canceled.txt"));
+        let f = explain_failure(&fxs("btrfs-replace-start/6.2-canceled.stderr.txt"), &kernel);
+        assert_eq!(f, ReplaceFailure::Canceled);
+        // Another error is named by its errno.
+        let f = explain_failure(
+            "",
+            &[
+                "BTRFS error (device loop0): btrfs_scrub_dev(/dev/loop1, 2, /dev/loop2) failed -5"
+                    .into(),
+            ],
+        );
+        assert!(
+            f.message().contains("error 5 (I/O error)"),
+            "{}",
+            f.message()
+        );
+        // Only the last replacement's lines count.
+        let two = "[1.0] BTRFS info (device sda): dev_replace from /dev/sdb (devid 2) to /dev/sdc started\n[1.1] BTRFS error (device sda): btrfs_scrub_dev(/dev/sdb, 2, /dev/sdc) failed -28\n[9.0] BTRFS info (device sda): dev_replace from /dev/sdb (devid 2) to /dev/sdd started\n[9.5] BTRFS info (device sda): dev_replace from /dev/sdb (devid 2) to /dev/sdd canceled\n";
+        assert_eq!(
+            explain_failure("", &replace_kernel_lines(two)),
+            ReplaceFailure::Canceled
+        );
     }
 
     #[test]

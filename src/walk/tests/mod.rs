@@ -154,7 +154,17 @@ impl Machine for FakeMachine<'_> {
     }
 
     fn exclusive(&self, dev: &DevPath) -> Exclusive {
-        if self.busy.borrow().contains(dev) {
+        // As the kernel does: a member of a mounted filesystem cannot be opened O_EXCL.
+        let member_mounted = self.runner.commands().iter().any(|c| {
+            c.program == "mount"
+                && c.args
+                    .iter()
+                    .any(|a| a.as_str() == dev.as_path().to_string_lossy())
+                && c.args
+                    .last()
+                    .is_some_and(|mp| self.is_mounted(Path::new(mp)).unwrap_or(false))
+        });
+        if self.busy.borrow().contains(dev) || member_mounted {
             Exclusive::Busy
         } else {
             Exclusive::Free

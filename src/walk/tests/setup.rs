@@ -121,6 +121,15 @@ fn a_failure_at_every_step_leaves_a_stated_state_and_resume_finishes() {
             ran.iter().all(|l| !l.contains(" -f ")),
             "a resume never adds force: {ran:?}"
         );
+        // What the resume ran is its printed plan, in order (minus actions found done).
+        let planned: Vec<String> = rplan.commands().iter().map(ToString::to_string).collect();
+        let mut rest = planned.iter();
+        for l in &ran {
+            assert!(
+                rest.any(|p| p == l),
+                "resume after {id} ran {l:?} out of its plan {planned:?}"
+            );
+        }
         assert_eq!(fs::read_link(fx.dir()).unwrap(), fx.req.new_home());
         assert_eq!(
             tree(&fx.req.new_home()),
@@ -326,4 +335,25 @@ fn the_source_database_is_locked_from_the_copy_until_the_walk_ends() {
     drop(w);
     c.execute("INSERT INTO vars VALUES ('after', 'release')", [])
         .unwrap();
+}
+
+#[test]
+fn wipe_consents_only_to_the_signatures_shown_at_confirmation() {
+    let fx = Fx::new(true, [ext4(DEVS[0], "old"), blank()]);
+    // Same kind of filesystem, another one: not what the operator agreed to erase.
+    fx.fake.reply(
+        &Cmd::read_only("blkid", ["-p", "-o", "export", DEVS[0]]),
+        ext4(DEVS[0], "payroll"),
+    );
+    let m = FakeMachine::new(&fx.fake);
+    let err = walk(
+        &walker(&fx.fake, &m),
+        &mut fx.journal(),
+        &fx.plan(),
+        &report,
+    )
+    .unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(msg.contains("payroll") && msg.contains("\"old\""), "{msg}");
+    assert!(fx.mutations_since(0).is_empty(), "nothing wiped");
 }
