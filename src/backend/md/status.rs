@@ -43,7 +43,16 @@ pub fn array_status(
         Ok(mounts) => {
             let m = mounts.iter().rev().find(|m| m.mountpoint == t.mountpoint);
             f.mounted_at = m.map(|m| m.mountpoint.clone());
-            f.mount_options = m.map(|m| format!("{},{}", m.options, m.super_options));
+            // Per-mount then filesystem options, each once (the document's options are a set).
+            f.mount_options = m.map(|m| {
+                let mut seen: Vec<&str> = Vec::new();
+                for o in m.options.split(',').chain(m.super_options.split(',')) {
+                    if !o.is_empty() && !seen.contains(&o) {
+                        seen.push(o);
+                    }
+                }
+                seen.join(",")
+            });
         }
         Err(e) => f.errors.push(format!("{e:#}")),
     }
