@@ -76,7 +76,8 @@ pub fn array_status(
                 "`mdadm --assemble --scan` (or `lnraid recover --to <new media>` if a member died)"
                     .into(),
             ));
-            None
+            // Still an md array (its document says backend md), with nothing known about it.
+            Some(super::health::health(&MdSnapshot::default()))
         }
         Some(dev) => {
             let snap: MdSnapshot = probe_array(runner, dev, &ctx.sys_root, Path::new(PROC_MDSTAT));
