@@ -166,6 +166,17 @@ pub struct SetupArgs {
     /// Undo an interrupted setup: put the directory back exactly as it was, release the devices.
     #[arg(long)]
     pub abort: bool,
+    /// The RAID-1 implementation: btrfs (default: checksums every block and repairs a bad
+    /// copy from the good one) or mdadm (md RAID-1 with ext4 on top; no checksums).
+    #[arg(long, value_enum, default_value = "btrfs")]
+    pub backend: crate::backend::Backend,
+    /// mdadm: wait for the initial resync before finishing (otherwise status says
+    /// "resyncing — not yet redundant" until it is done).
+    #[arg(long)]
+    pub wait: bool,
+    /// mdadm: the mdadm.conf that gets the new array's ARRAY line.
+    #[arg(long, value_name = "FILE", env = "LNRAID_MDADM_CONF", default_value = crate::backend::md::DEFAULT_CONF)]
+    pub mdadm_conf: PathBuf,
     /// Also install the maintenance schedule (the files of `lnraid schedule install`, with
     /// its default times) for the new array.
     #[arg(long, value_enum, default_value = "none", value_name = "SCHEDULER")]
@@ -403,8 +414,15 @@ pub struct DevicesArgs {
     /// The node's data directory; devices that hold it are refused.
     #[arg(long, value_name = "DIR")]
     pub lightning_dir: Option<PathBuf>,
-    /// Refuse devices smaller than this (e.g. 512M, 2G).
-    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = crate::types::size_arg)]
+    /// Refuse devices smaller than this (e.g. 512M, 2G). LNRAID_MIN_SIZE sets it for every
+    /// command (setup, replace and their re-checks too).
+    #[arg(
+        long,
+        value_name = "SIZE",
+        env = "LNRAID_MIN_SIZE",
+        default_value = "1G",
+        value_parser = crate::types::size_arg
+    )]
     pub min_size: String,
     /// Only show these devices (and check them together: a device named twice is refused).
     #[arg(value_name = "DEVICE")]
@@ -434,7 +452,9 @@ pub struct StatusArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum MaintainJob {
-    /// Read every copy of every block; repair bad copies from the good mirror.
+    /// The integrity check: btrfs scrub (reads every copy, repairs bad ones from the good
+    /// mirror); md check (compares the mirrors, repairs nothing). `check` is the same job.
+    #[value(alias = "check")]
     Scrub,
     /// Compact half-empty chunks so btrfs keeps unallocated space.
     Balance,
@@ -476,6 +496,9 @@ pub struct MaintainArgs {
     /// Run the safety checks and print the command; take no lock, run nothing, record nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// md: check an array younger than 14 days too (checkarray skips those).
+    #[arg(long)]
+    pub force: bool,
     /// Seconds to wait for another maintenance job's lock before skipping.
     #[arg(long, value_name = "SECS", default_value_t = 7200)]
     pub wait: u64,

@@ -155,7 +155,7 @@ pub fn run(args: &MonitorArgs, runner: &dyn Runner) -> Result<i32> {
             Severity::Unknown.exit_code()
         }
     };
-    let docs: Vec<_> = arrays.iter().map(crate::status::export::to_doc).collect();
+    let docs: Vec<_> = arrays.iter().map(crate::backend::to_doc).collect();
     write_textfile(args, &docs, now)?;
     Ok(code)
 }

@@ -133,6 +133,13 @@ pub fn apply<R: Serialize + DeserializeOwned>(
             }
         }
         Action::UnSchedule { schedule } => crate::app::schedule::undo_setup(schedule, w.runner)?,
+        // md backend hooks (src/backend/md): mdadm.conf append, waiting for a resync.
+        Action::ConfAppend {
+            path,
+            lines,
+            md_uuid,
+        } => crate::backend::md::conf::apply_append(path, lines, md_uuid)?,
+        Action::AwaitSync { array } => crate::backend::md::wait::await_sync(array)?,
     }
     Ok(())
 }

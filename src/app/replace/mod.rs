@@ -10,6 +10,7 @@
 //! interrupted replace continues when `lnraid replace` is run again. Ends with `status`.
 
 pub(crate) mod execute;
+mod md;
 pub(crate) mod prepare;
 
 use anyhow::{Context, Result};
@@ -31,6 +32,10 @@ pub fn run(args: &ReplaceArgs, runner: &dyn Runner) -> Result<i32> {
     } else {
         Some(Lock::try_acquire(&args.host.lock_dir, "lnraid.lock")?)
     };
+    // The backend holding the array decides the mechanics (the one match is in backend::).
+    if let Some((array, mountpoint)) = md_array(args, runner)? {
+        return md::run(args, runner, &array, &mountpoint);
+    }
     let machine = crate::walk::RealMachine;
     let jpath = execute::journal_path(&args.host.state_dir);
     let (mut j, plan) = match execute::ReplaceJournal::load(&jpath)? {
@@ -158,6 +163,30 @@ fn confirm_again(
         return Err(Refused(vec!["not confirmed; nothing was changed".into()]).into());
     }
     Ok(())
+}
+
+/// The md array (and its mountpoint) when the array to repair is an md one.
+fn md_array(
+    args: &ReplaceArgs,
+    runner: &dyn Runner,
+) -> Result<Option<(crate::types::DevPath, std::path::PathBuf)>> {
+    let ctx = super::status::ctx_from(&args.host, None);
+    let list = crate::status::gather::targets(&ctx, args.mountpoint.as_deref())?;
+    let [t] = list.as_slice() else {
+        return Ok(None);
+    };
+    Ok(match crate::backend::locate(runner, &ctx, t) {
+        crate::backend::Located::Md { device, .. } => {
+            let dev = device.with_context(|| {
+                format!(
+                    "the md array holding {} is not assembled: `mdadm --assemble --scan`, or `lnraid recover`",
+                    t.mountpoint.display()
+                )
+            })?;
+            Some((dev, t.mountpoint.clone()))
+        }
+        crate::backend::Located::Btrfs { .. } => None,
+    })
 }
 
 /// A resumed replacement must be the one the operator names now: never silently continue a

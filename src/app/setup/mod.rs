@@ -153,6 +153,8 @@ fn resume(
     finish(j)
 }
 
+/// The disks a confirmation shows, with what blkid read on each.
+
 /// What each target carries now next to what it carried at confirmation, and the disks as
 /// they are now (the confirmation asks for their serial tails again).
 fn current_contents(
@@ -220,11 +222,23 @@ fn finish(j: &mut SetupJournal) -> Result<i32> {
                 .collect()
         })
         .unwrap_or_default();
+    let array = match &r.md {
+        Some(m) => format!(
+            "md RAID-1 {} (md UUID {}, ext4 {}){}",
+            crate::backend::md::array_path(&m.name),
+            m.md_uuid,
+            r.fs_uuid,
+            if m.wait {
+                ""
+            } else {
+                " — resyncing in the background, not yet redundant until it ends (`lnraid status`)"
+            }
+        ),
+        None => format!("btrfs {} array {}", r.profile.name(), r.fs_uuid),
+    };
     let mut out = format!(
-        "\nDone. {} now lives on the btrfs {} array {} mounted at {}:\n  {} -> {}\n  fstab: {}\n",
+        "\nDone. {} now lives on the {array} mounted at {}:\n  {} -> {}\n  fstab: {}\n",
         r.lightning_dir.display(),
-        r.profile.name(),
-        r.fs_uuid,
         r.mountpoint.display(),
         r.lightning_dir.display(),
         r.new_home().display(),
