@@ -153,8 +153,6 @@ fn resume(
     finish(j)
 }
 
-/// The disks a confirmation shows, with what blkid read on each.
-
 /// What each target carries now next to what it carried at confirmation, and the disks as
 /// they are now (the confirmation asks for their serial tails again).
 fn current_contents(
