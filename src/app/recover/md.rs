@@ -39,7 +39,7 @@ impl Drop for Overlay<'_> {
         let r = self.runner;
         let try_run = |c: Cmd| {
             if let Err(e) = r.run_ok(&c) {
-                eprintln!("warning: cleaning up: {e}");
+                tracing::warn!("cleaning up: {e}");
             }
         };
         if self.dm {
@@ -144,7 +144,7 @@ fn source(
         );
     }
     let cmd = mdr::assemble_cmd(&choice.survivor.device);
-    eprintln!("  $ {cmd}");
+    tracing::info!("  $ {cmd}");
     runner.run_ok(&cmd)?;
     ov.assembled = true;
     let dev = DevPath::new(resolve(Path::new(&crate::backend::md::array_path(

@@ -57,7 +57,7 @@ pub fn run(
     let jpath = journal_path(&args.host.state_dir);
     if let Some(j) = Journal::<MdReplaceRecord>::load(&jpath)? {
         let remaining = crate::walk::resume_plan(&j);
-        eprintln!(
+        tracing::info!(
             "resuming the md replacement recorded in {}",
             jpath.display()
         );
