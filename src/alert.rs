@@ -54,7 +54,7 @@ pub fn alert_timeout() -> Option<Duration> {
         Some(Ok(0.0)) => None,
         Some(Ok(s)) => Some(Duration::from_secs_f64(s)),
         Some(Err(e)) => {
-            eprintln!("lnraid: warning: ignoring {ALERT_TIMEOUT_ENV}: {e}");
+            tracing::warn!("ignoring {ALERT_TIMEOUT_ENV}: {e}");
             Some(ALERT_TIMEOUT)
         }
         None => Some(ALERT_TIMEOUT),
@@ -96,7 +96,7 @@ fn send_within(
     event: &Event,
     limit: Option<Duration>,
 ) -> bool {
-    eprintln!("lnraid: alert: {}", crate::ui::sanitize(&event.summary));
+    tracing::warn!("alert: {}", crate::ui::sanitize(&event.summary));
     let Some(command) = command else { return true };
     let cmd = alert_cmd(command, event);
     let cmd = match limit {
@@ -117,8 +117,8 @@ fn send_within(
                 .to_string()
                 .replace(&crate::exec::shell_quote(command), "<alert command>")
                 .replace(command, "<alert command>");
-            eprintln!(
-                "lnraid: warning: the alert command failed{hint}: {}",
+            tracing::warn!(
+                "the alert command failed{hint}: {}",
                 crate::ui::sanitize_multiline(&text)
             );
             false

@@ -41,13 +41,17 @@ pub struct KeepArgs {
 pub enum SnapshotCommand {
     /// Take a read-only snapshot of the node's subvolume under SQLite's lock (milliseconds),
     /// then verify it on a scratch copy.
+    #[command(after_help = crate::cli::examples::SNAPSHOT_CREATE)]
     Create(SnapshotCreateArgs),
     /// The node's snapshots: age, lock time, verification.
+    #[command(after_help = crate::cli::examples::SNAPSHOT_LIST)]
     List(SnapshotListArgs),
     /// Delete snapshots the retention policy does not keep (never the newest verified one).
+    #[command(after_help = crate::cli::examples::SNAPSHOT_PRUNE)]
     Prune(SnapshotPruneArgs),
     /// Move a node directory that is not a subvolume (arrays set up before) into a new
     /// subvolume: node stopped, verified copy, the old directory kept beside it.
+    #[command(after_help = crate::cli::examples::SNAPSHOT_MIGRATE)]
     Migrate(MigrateArgs),
 }
 
@@ -104,7 +108,7 @@ pub struct BackupArgs {
     pub to: PathBuf,
     /// Refuse the copy-under-lock fallback (no snapshot, no reflink) above this database
     /// size: that copy holds SQLite's lock for its whole duration.
-    #[arg(long, value_name = "SIZE", default_value = "8M")]
+    #[arg(long, value_name = "SIZE", default_value = "8M", value_parser = crate::types::size_arg)]
     pub max_locked_copy: String,
     /// Encrypt every file to this age x25519 recipient (`age1...`; repeatable), for a DEST
     /// you do not control. Files are stored as `*.age`; no plaintext is written to DEST.

@@ -11,7 +11,7 @@ use nix::fcntl::{Flock, FlockArg};
 /// Where lnraid reads and writes host configuration and state.
 #[derive(Debug, Clone, clap::Args)]
 pub struct HostPaths {
-    /// The fstab file to edit.
+    /// The fstab to read: lnraid's arrays are the entries it marked there.
     #[arg(
         long,
         env = "LNRAID_FSTAB",

@@ -8,6 +8,7 @@
 
 pub mod alert;
 pub mod app;
+pub mod backend;
 pub mod cli;
 pub mod cli_hotcopy;
 pub mod config;

@@ -19,36 +19,41 @@ impl Bytes {
     pub const MIB: u64 = 1024 * 1024;
     pub const GIB: u64 = 1024 * 1024 * 1024;
 
-    /// Parses a size given by an operator: `512M`, `1G`, `1.5T`, `1048576` (binary units).
-    pub fn parse_human(s: &str) -> Option<Bytes> {
-        let s = s.trim();
-        let split = s
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(s.len());
-        let (num, unit) = s.split_at(split);
-        let mult: u64 = match unit
-            .trim()
-            .to_ascii_uppercase()
-            .trim_end_matches("IB")
-            .trim_end_matches('B')
-        {
-            "" => 1,
-            "K" => 1 << 10,
-            "M" => 1 << 20,
-            "G" => 1 << 30,
-            "T" => 1 << 40,
-            "P" => 1 << 50,
-            _ => return None,
-        };
-        if num.contains('.') {
-            let v: f64 = num.parse().ok()?;
-            let bytes = v * mult as f64;
-            (bytes.is_finite() && bytes >= 0.0 && bytes < u64::MAX as f64)
-                .then_some(Bytes(bytes as u64))
-        } else {
-            num.parse::<u64>().ok()?.checked_mul(mult).map(Bytes)
-        }
+    /// Parses a size given by an operator: `512M`, `1G`, `1.5T`, `2GiB`, `1048576`. Binary
+    /// units always (`1G` and `1GB` are 2^30, as in `truncate`, `lsblk` and `btrfs`); a suffix
+    /// that is not exactly one unit (`1BB`, `1Q`) is an error, never a byte count. The one
+    /// parser behind every size flag and config value (parse-size, not hand code).
+    pub fn parse_size(s: &str) -> Result<Bytes, SizeError> {
+        parse_size::Config::new()
+            .with_binary()
+            .parse_size(s.trim())
+            .map(Bytes)
+            .map_err(|e| SizeError {
+                input: s.to_string(),
+                reason: e.to_string(),
+            })
     }
+
+    /// [`Bytes::parse_size`] without the reason.
+    pub fn parse_human(s: &str) -> Option<Bytes> {
+        Bytes::parse_size(s).ok()
+    }
+}
+
+/// A size an operator wrote that is not one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{input:?} is not a size ({reason}): write a number with an optional binary unit, e.g. 512M, 1.5G, 2TiB")]
+pub struct SizeError {
+    pub input: String,
+    pub reason: String,
+}
+
+/// The clap value parser of every size flag: checks the text with [`Bytes::parse_size`] at
+/// parse time, so a bad size is one usage error (exit 2) before anything is probed, and hands
+/// the text on unchanged (commands that pass it to a job, like `schedule install
+/// --scrub-limit`, keep the operator's spelling).
+pub fn size_arg(s: &str) -> Result<String, SizeError> {
+    Bytes::parse_size(s).map(|_| s.trim().to_string())
 }
 
 impl fmt::Display for Bytes {
@@ -190,6 +195,17 @@ mod tests {
         assert_eq!(Bytes::parse_human("12"), Some(Bytes(12)));
         assert_eq!(Bytes::parse_human("x"), None);
         assert_eq!(Bytes::parse_human("99999999999999999999G"), None);
+        assert_eq!(Bytes::parse_human("1GB"), Some(Bytes(1 << 30)));
+        assert_eq!(Bytes::parse_human(" 50M "), Some(Bytes(50 << 20)));
+        for bad in ["1BB", "1Q", "", "-1G", "1 G B", "G"] {
+            let e = Bytes::parse_size(bad).unwrap_err().to_string();
+            assert!(
+                e.starts_with(&format!("{bad:?} is not a size (")),
+                "{bad}: {e}"
+            );
+            assert!(size_arg(bad).is_err(), "{bad}");
+        }
+        assert_eq!(size_arg("2G").unwrap(), "2G");
         assert_eq!(Bytes(1 << 30).to_string(), "1.0 GiB");
         assert_eq!(Bytes(500).to_string(), "500 B");
     }

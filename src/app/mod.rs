@@ -7,16 +7,18 @@ mod devcopy;
 mod devices;
 mod devwriter;
 mod doctor;
+mod drill;
 mod gen;
 pub mod ids;
 mod maintain;
-mod metrics;
+pub mod metrics;
 mod monitor;
 mod recover;
 pub(crate) mod replace;
 mod restore;
 pub(crate) mod schedule;
 pub(crate) mod setup;
+mod ship_files;
 mod snapshot;
 mod status;
 
@@ -59,6 +61,8 @@ pub fn run(cli: Cli, runner: &dyn Runner) -> anyhow::Result<i32> {
         Command::Doctor(args) => doctor::run(&args, runner),
         Command::DevGenNodeDir(args) => gen::run(&args),
         Command::DevCopyVerify(args) => devcopy::run(&args),
+        Command::Drill(args) => drill::run(&args, runner),
+        Command::DevShipFiles(args) => ship_files::run(&args),
     }
 }
 

@@ -121,7 +121,7 @@ pub fn reasons(
 pub fn run(args: &MonitorArgs, runner: &dyn Runner) -> Result<i32> {
     if let Some(tf) = &args.textfile {
         if let Err(e) = super::metrics::check_textfile_path(tf) {
-            eprintln!("lnraid monitor: {e:#}");
+            tracing::warn!("monitor: {e:#}");
             return Ok(Severity::Unknown.exit_code());
         }
     }
@@ -130,7 +130,7 @@ pub fn run(args: &MonitorArgs, runner: &dyn Runner) -> Result<i32> {
     let (arrays, overall) = match super::status::collect(runner, &ctx, args.mountpoint.as_deref()) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("lnraid monitor: nothing checked: {e:#}");
+            tracing::warn!("monitor: nothing checked: {e:#}");
             write_textfile(args, &[], now)?;
             return Ok(Severity::Unknown.exit_code());
         }
@@ -143,19 +143,19 @@ pub fn run(args: &MonitorArgs, runner: &dyn Runner) -> Result<i32> {
         "monitor",
     );
     if arrays.is_empty() {
-        eprintln!(
-            "lnraid monitor: nothing checked: no lnraid array in {} (no `# lnraid-managed` line); name a mountpoint to watch one",
+        tracing::warn!(
+            "monitor: nothing checked: no lnraid array in {} (no `# lnraid-managed` line); name a mountpoint to watch one",
             args.host.fstab.display()
         );
     }
     let code = match watch(args, runner, &arrays, now) {
         Ok(()) => overall.exit_code(),
         Err(e) => {
-            eprintln!("lnraid monitor: {e:#}");
+            tracing::warn!("monitor: {e:#}");
             Severity::Unknown.exit_code()
         }
     };
-    let docs: Vec<_> = arrays.iter().map(crate::status::export::to_doc).collect();
+    let docs: Vec<_> = arrays.iter().map(crate::backend::to_doc).collect();
     write_textfile(args, &docs, now)?;
     Ok(code)
 }
@@ -230,7 +230,7 @@ fn watch(args: &MonitorArgs, runner: &dyn Runner, arrays: &[ArrayStatus], now: u
             if !alert::send(runner, cmd.as_deref(), &ev) {
                 // Keep the old state: the next run sees the same change and tries again,
                 // instead of the change being taken as reported.
-                eprintln!("lnraid: the change stays unreported; the next monitor run retries");
+                tracing::warn!("the change stays unreported; the next monitor run retries");
                 continue;
             }
             next.last_alert = now;

@@ -85,7 +85,8 @@ pub fn run(args: &RestoreArgs, runner: &dyn Runner) -> Result<i32> {
         }
     );
     if args.dry_run {
-        eprint!("{summary}");
+        // The dry run's summary is the output asked for: stdout, like every plan.
+        print!("{summary}");
         println!("dry run: nothing changed");
         return Ok(super::exit::OK);
     }

@@ -10,10 +10,9 @@ use crate::cli::StatusArgs;
 use crate::exec::Runner;
 use crate::records::now_unix;
 use crate::status::doc::StatusDoc;
-use crate::status::export::to_doc;
-use crate::status::gather::{gather, targets, GatherCtx};
+use crate::status::gather::{targets, GatherCtx};
 use crate::status::render::{render, render_error};
-use crate::status::{evaluate, ArrayStatus, Severity};
+use crate::status::{ArrayStatus, Severity};
 
 /// Status of every target, and the overall verdict.
 pub fn collect(
@@ -24,7 +23,7 @@ pub fn collect(
     let now = now_unix();
     let arrays: Vec<ArrayStatus> = targets(ctx, given)?
         .iter()
-        .map(|t| evaluate(&gather(runner, ctx, t), now))
+        .map(|t| crate::backend::array_status(runner, ctx, t, &md_conf(), now))
         .collect();
     // No array at all is unknown: monitoring must not read "nothing found" as healthy.
     let overall = if arrays.is_empty() {
@@ -36,6 +35,13 @@ pub fn collect(
             .fold(Severity::Ok, Severity::worst)
     };
     Ok((arrays, overall))
+}
+
+/// mdadm.conf as `LNRAID_MDADM_CONF` names it (tests, the VM), else Debian's.
+fn md_conf() -> PathBuf {
+    std::env::var_os("LNRAID_MDADM_CONF")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(crate::backend::md::DEFAULT_CONF))
 }
 
 pub fn ctx_from(host: &crate::host::HostPaths, lightning_dir: Option<PathBuf>) -> GatherCtx {
@@ -51,7 +57,11 @@ pub fn ctx_from(host: &crate::host::HostPaths, lightning_dir: Option<PathBuf>) -
 pub fn document(result: &anyhow::Result<(Vec<ArrayStatus>, Severity)>, now: u64) -> StatusDoc {
     let host = crate::alert::hostname();
     match result {
-        Ok((arrays, _)) => StatusDoc::new(now, host, arrays.iter().map(to_doc).collect()),
+        Ok((arrays, _)) => StatusDoc::new(
+            now,
+            host,
+            arrays.iter().map(crate::backend::to_doc).collect(),
+        ),
         Err(e) => StatusDoc::unknown(now, host, format!("{e:#}")),
     }
 }

@@ -78,6 +78,18 @@ pub enum Action {
         content: String,
         mode: u32,
     },
+    /// Append to a configuration file lnraid does not own (mdadm.conf) those of `lines` it
+    /// lacks, keeping every existing byte (atomic write, `.bak`). Idempotent. Hook of the md
+    /// backend (src/backend/md/conf.rs decides which lines are missing).
+    ConfAppend {
+        path: PathBuf,
+        lines: Vec<String>,
+        /// The md UUID the ARRAY line names (decides whether it is already there).
+        md_uuid: String,
+    },
+    /// Wait until md array `array` (`/dev/md127`) has no resync/recovery/reshape running,
+    /// printing its progress from /proc/mdstat (hook of the md backend).
+    AwaitSync { array: String },
     /// Mount the btrfs `fs_uuid` at `mountpoint`, naming the first of `members` that `blkid -p`
     /// (no cache) shows carrying `fs_uuid` right now — never a bare `UUID=` or `mount --fstab`,
     /// which trust libblkid's cache. Already mounted there: done.

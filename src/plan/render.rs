@@ -21,6 +21,11 @@ pub fn render_plan(plan: &Plan) -> String {
         for a in &s.actions {
             let _ = match a {
                 Action::Run { cmd } => writeln!(out, "      $ {cmd}"),
+                Action::AwaitSync { array } => writeln!(out, "      wait for {array} to be in sync (progress from /proc/mdstat)"),
+                Action::ConfAppend { path, lines, .. } => {
+                    let _ = writeln!(out, "      append to {} (each line only if missing; the rest kept as is):", path.display());
+                    lines.iter().try_for_each(|l| writeln!(out, "        +{l}"))
+                }
                 Action::Try { cmd } => writeln!(out, "      $ {cmd}\n        (a failure here is harmless)"),
                 Action::Mount { .. } | Action::Umount { .. } | Action::MakeMutable { .. } => {
                     let cmd = a.command().expect("mount actions have a command");

@@ -89,6 +89,12 @@ pub struct SetupRequest {
     /// `--schedule`: the maintenance schedule's files (those of `lnraid schedule install`).
     #[serde(default)]
     pub schedule: Option<crate::schedule::SetupSchedule>,
+    /// `--backend`; journals written before the seam are btrfs.
+    #[serde(default)]
+    pub backend: crate::backend::Backend,
+    /// What only an md setup has (array UUID, --size, mdadm.conf...).
+    #[serde(default)]
+    pub md: Option<crate::backend::md::setup::MdSetup>,
 }
 
 impl SetupRequest {
@@ -118,6 +124,9 @@ impl SetupRequest {
     }
 
     pub fn fstab_line(&self) -> String {
+        if self.md.is_some() {
+            return crate::backend::md::setup::fstab_line(self);
+        }
         entry_line(
             &self.fs_uuid,
             &self.mountpoint,
@@ -142,6 +151,9 @@ pub fn dropin_content(mountpoint: &Path) -> String {
 
 /// Plans the setup. `fstab_diff` is the diff against the fstab as it is now (for display).
 pub fn plan_setup(r: &SetupRequest, fstab_diff: &str) -> Plan {
+    if let Some(plan) = crate::backend::plan_create(r, fstab_diff) {
+        return plan;
+    }
     let devs: Vec<String> = r.devices.iter().map(|d| d.to_string()).collect();
     let targets = Check::Targets {
         devices: r.devices.clone(),
@@ -197,12 +209,7 @@ pub fn plan_setup(r: &SetupRequest, fstab_diff: &str) -> Plan {
         }],
     ));
     let mp = path_arg(&r.mountpoint);
-    steps.push(Step::new(
-        "mountpoint",
-        Tag::Safe,
-        format!("create {mp} and make the bare directory immutable, so nothing writes to the root disk there when the array is not mounted"),
-        vec![Action::MakeDir { path: r.mountpoint.clone(), mode: 0o755 }, Action::Run { cmd: Cmd::mutating("chattr", ["+i", mp.as_str()]) }],
-    ));
+    steps.push(mountpoint_step(r));
     let opts = if r.autodefrag {
         "autodefrag"
     } else {
@@ -219,6 +226,37 @@ pub fn plan_setup(r: &SetupRequest, fstab_diff: &str) -> Plan {
             options: opts.to_string(),
         }],
     ));
+    steps.extend(node_steps(r, r.fstab_line(), fstab_diff));
+    let title = format!(
+        "lnraid setup: {} onto a btrfs {p} of {} devices, mounted at {mp}",
+        r.lightning_dir.display(),
+        r.devices.len()
+    );
+    Plan {
+        targets: r.targets.clone(),
+        protect: Some(r.lightning_dir.clone()),
+        own_fs: Some(r.fs_uuid.to_string()),
+        ..Plan::new(title, steps)
+    }
+}
+
+/// Creates the mountpoint and makes the bare directory immutable (every backend).
+pub fn mountpoint_step(r: &SetupRequest) -> Step {
+    let mp = path_arg(&r.mountpoint);
+    Step::new(
+        "mountpoint",
+        Tag::Safe,
+        format!("create {mp} and make the bare directory immutable, so nothing writes to the root disk there when the array is not mounted"),
+        vec![Action::MakeDir { path: r.mountpoint.clone(), mode: 0o755 }, Action::Run { cmd: Cmd::mutating("chattr", ["+i", mp.as_str()]) }],
+    )
+}
+
+/// The steps every backend shares once the new filesystem is mounted at `r.mountpoint`: the
+/// verified copy, publishing it, moving the original aside, the symlink (each with the
+/// executor's freshness checks), the fstab line (`fstab_line`, the backend's), boot safety
+/// and the schedule.
+pub fn node_steps(r: &SetupRequest, fstab_line: String, fstab_diff: &str) -> Vec<Step> {
+    let mut steps = Vec::new();
     let dir = r.lightning_dir.clone();
     steps.push(
         Step::new(
@@ -302,7 +340,7 @@ pub fn plan_setup(r: &SetupRequest, fstab_diff: &str) -> Plan {
         ),
         vec![Action::FstabAdd {
             path: r.fstab.clone(),
-            line: r.fstab_line(),
+            line: fstab_line,
             uuid: r.fs_uuid.to_string(),
             mountpoint: r.mountpoint.clone(),
             diff: fstab_diff.to_string(),
@@ -329,15 +367,5 @@ pub fn plan_setup(r: &SetupRequest, fstab_diff: &str) -> Plan {
     if let Some(s) = &r.schedule {
         steps.push(crate::schedule::setup_step(s));
     }
-    let title = format!(
-        "lnraid setup: {} onto a btrfs {p} of {} devices, mounted at {mp}",
-        r.lightning_dir.display(),
-        r.devices.len()
-    );
-    Plan {
-        targets: r.targets.clone(),
-        protect: Some(r.lightning_dir.clone()),
-        own_fs: Some(r.fs_uuid.to_string()),
-        ..Plan::new(title, steps)
-    }
+    steps
 }

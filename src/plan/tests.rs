@@ -26,6 +26,8 @@ fn req(wipe: bool) -> SetupRequest {
         timestamp: "20260101T000000Z".into(),
         has_database: true,
         schedule: None,
+        backend: Default::default(),
+        md: None,
     }
 }
 

@@ -44,6 +44,18 @@ pub enum Protected {
 /// btrfs RAID-1 needs room for two metadata copies plus the node's growing database.
 pub const DEFAULT_MIN_SIZE: Bytes = Bytes(Bytes::GIB);
 
+/// The environment variable that lowers (or raises) the minimum member size for every command
+/// and for the executor's re-checks alike (small test disks in the VM tier; `devices
+/// --min-size` reads it too). Unset or unparsable: [`DEFAULT_MIN_SIZE`].
+pub const MIN_SIZE_ENV: &str = "LNRAID_MIN_SIZE";
+
+fn min_size_from_env() -> Bytes {
+    std::env::var(MIN_SIZE_ENV)
+        .ok()
+        .and_then(|s| Bytes::parse_human(&s))
+        .unwrap_or(DEFAULT_MIN_SIZE)
+}
+
 impl PolicyContext {
     pub fn new(lightning_dir: Option<&Path>) -> PolicyContext {
         let mut protected: Vec<(PathBuf, Protected)> = ["/", "/boot", "/boot/efi"]
@@ -54,7 +66,7 @@ impl PolicyContext {
             protected.push((d.to_path_buf(), Protected::LightningDir));
         }
         PolicyContext {
-            min_size: DEFAULT_MIN_SIZE,
+            min_size: min_size_from_env(),
             protected,
         }
     }

@@ -113,8 +113,7 @@ fn re(pattern: &str) -> Regex {
 static KEY: LazyLock<Regex> = LazyLock::new(|| re(r"^MD_[A-Za-z0-9_.:+-]+$"));
 static MEMBER_KEY: LazyLock<Regex> =
     LazyLock::new(|| re(r"^MD_DEVICE_([A-Za-z0-9_.:+-]+)_(ROLE|DEV)$"));
-pub(crate) static MD_UUID: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^[0-9a-f]{8}(:[0-9a-f]{8}){3}$"));
+pub static MD_UUID: LazyLock<Regex> = LazyLock::new(|| re(r"^[0-9a-f]{8}(:[0-9a-f]{8}){3}$"));
 pub(crate) static MD_LEVEL: LazyLock<Regex> =
     LazyLock::new(|| re(r"^(raid[0-9]+|linear|multipath|faulty|container)$"));
 static METADATA: LazyLock<Regex> =

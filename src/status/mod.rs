@@ -175,6 +175,9 @@ pub struct ArrayStatus {
     pub problems: Vec<Problem>,
     #[serde(flatten)]
     pub facts: ArrayFacts,
+    /// The backend-neutral health (the md backend fills it; hook of the backend seam).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<crate::backend::Health>,
 }
 
 fn p(
@@ -286,6 +289,7 @@ pub fn evaluate(f: &ArrayFacts, now: u64) -> ArrayStatus {
         verdict,
         problems: out,
         facts: f.clone(),
+        health: None,
     }
 }
 

@@ -6,12 +6,12 @@
 use std::fmt::Write as _;
 
 use super::doc::{ArrayDoc, CheckState, MemberState, OperationKind, OperationState, ReadOnlyCause};
-use super::export::to_doc;
+
 use super::{ArrayStatus, Severity};
 use crate::types::Bytes;
 
 pub fn render(arrays: &[ArrayStatus], overall: Severity) -> String {
-    let docs: Vec<ArrayDoc> = arrays.iter().map(to_doc).collect();
+    let docs: Vec<ArrayDoc> = arrays.iter().map(crate::backend::to_doc).collect();
     render_docs(&docs, overall)
 }
 

@@ -5,6 +5,7 @@
 
 pub mod confirm;
 mod devices;
+pub mod log;
 pub mod progress;
 mod sanitize;
 

@@ -68,7 +68,9 @@ impl Progress {
 
     /// A progress in `unit` (`Unit::Percent`: `total` is 10 000, positions in hundredths).
     pub fn with_unit(label: &'static str, total: u64, unit: Unit) -> Progress {
-        let bar = std::io::stderr().is_terminal().then(|| {
+        // No bar under -q (or LNRAID_LOG filtering info out): progress is a diagnostic.
+        let shown = tracing::enabled!(tracing::Level::INFO);
+        let bar = (shown && std::io::stderr().is_terminal()).then(|| {
             let b = ProgressBar::new(total);
             b.set_style(
                 ProgressStyle::with_template(unit.template())
@@ -93,7 +95,7 @@ impl Progress {
             Some(b) => b.set_position(done),
             None if self.last_log.elapsed() >= LOG_INTERVAL => {
                 self.last_log = Instant::now();
-                eprintln!("  {}: {}", self.label, self.unit.of(done, self.total));
+                tracing::info!("  {}: {}", self.label, self.unit.of(done, self.total));
             }
             None => {}
         }
@@ -105,8 +107,8 @@ impl Progress {
         }
         let secs = self.started.elapsed().as_secs_f64();
         match self.unit.total(self.total) {
-            Some(t) => eprintln!("  {} done: {t} in {secs:.1}s", self.label),
-            None => eprintln!("  {} done in {secs:.1}s", self.label),
+            Some(t) => tracing::info!("  {} done: {t} in {secs:.1}s", self.label),
+            None => tracing::info!("  {} done in {secs:.1}s", self.label),
         }
     }
 }

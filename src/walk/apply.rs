@@ -133,6 +133,13 @@ pub fn apply<R: Serialize + DeserializeOwned>(
             }
         }
         Action::UnSchedule { schedule } => crate::app::schedule::undo_setup(schedule, w.runner)?,
+        // md backend hooks (src/backend/md): mdadm.conf append, waiting for a resync.
+        Action::ConfAppend {
+            path,
+            lines,
+            md_uuid,
+        } => crate::backend::md::conf::apply_append(path, lines, md_uuid)?,
+        Action::AwaitSync { array } => crate::backend::md::wait::await_sync(array)?,
     }
     Ok(())
 }
@@ -149,7 +156,7 @@ pub fn is_done(a: &Action) -> bool {
 }
 
 fn say(s: &str) {
-    eprintln!("  {}", crate::ui::sanitize(s));
+    tracing::info!("  {}", crate::ui::sanitize(s));
 }
 
 /// The copy: the source database locked against commits first (held until the walk ends), no
@@ -434,7 +441,7 @@ fn run_replace(runner: &dyn Runner, cmd: &Cmd, mp: &Path) -> Result<()> {
 }
 
 fn wait_for_replace(runner: &dyn Runner, mp: &Path) -> Result<()> {
-    eprintln!(
+    tracing::info!(
         "  a replacement is already running on {}: waiting for it",
         mp.display()
     );

@@ -12,7 +12,9 @@
 //! and exits — the right outcome for a node that must be stopped. OFD locks, unlike the POSIX
 //! locks SQLite itself takes, survive the copy closing its own descriptor of the file (closing
 //! any descriptor drops a process's POSIX locks), and taking one never writes to the source
-//! (a read-only SQLite connection would try to roll back a hot journal).
+//! (a read-only SQLite connection would try to roll back a hot journal). In WAL mode (not
+//! lightningd's default) commits go to `-wal` under the `-shm` locks and are not stopped by
+//! this lock; the proof still catches them, since `-wal` changes size and mtime.
 
 use std::fs::{self, File};
 use std::io::Read;

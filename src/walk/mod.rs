@@ -94,7 +94,7 @@ pub fn walk<R: Serialize + DeserializeOwned>(
         let resumed = j.touched(&step.id);
         j.started = Some(step.id.clone());
         j.save()?;
-        eprintln!("[{}/{}] {}", n + 1, total, step.describe);
+        tracing::info!("[{}/{}] {}", n + 1, total, step.describe);
         if let Err(e) = run_step(w, j, plan, step, resumed) {
             j.started = None;
             j.failed = Some(step.id.clone());
@@ -258,7 +258,7 @@ pub fn resume_plan<R>(j: &Journal<R>) -> Plan {
 
 pub(crate) fn failpoint(id: &str) {
     if std::env::var(FAILPOINT_ENV).is_ok_and(|v| v == id) {
-        eprintln!("lnraid: failpoint {FAILPOINT_ENV}={id}: killing the process after this step");
+        tracing::warn!("failpoint {FAILPOINT_ENV}={id}: killing the process after this step");
         let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
     }
 }

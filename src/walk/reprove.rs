@@ -139,7 +139,7 @@ fn wait_until_free(w: &Walker, dev: &DevPath) -> Result<()> {
             );
         }
         if !said {
-            eprintln!(
+            tracing::info!(
                 "  {dev} is held{}; waiting up to {} s for it to be released",
                 if holders.is_empty() {
                     String::new()

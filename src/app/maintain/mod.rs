@@ -10,6 +10,7 @@
 //! degraded/unmounted), 3 unknown (the job failed to run).
 
 mod balance;
+mod md;
 mod scrub;
 
 use std::path::PathBuf;
@@ -62,6 +63,19 @@ fn job(args: &MaintainArgs) -> Job {
 
 fn run_one(args: &MaintainArgs, runner: &dyn Runner, t: &Target) -> Result<Severity> {
     let ctx = super::status::ctx_from(&args.host, None);
+    // The backend holding the array decides the job (the one match is in backend::).
+    if let crate::backend::Located::Md { device, fs_uuid } = crate::backend::locate(runner, &ctx, t)
+    {
+        let dev = device.ok_or_else(|| {
+            anyhow::anyhow!(
+                "the md array holding {} is not assembled",
+                t.mountpoint.display()
+            )
+        })?;
+        let uuid = fs_uuid
+            .ok_or_else(|| anyhow::anyhow!("no filesystem UUID for {}", t.mountpoint.display()))?;
+        return md::run(args, runner, &dev, uuid, t.mountpoint.clone());
+    }
     let facts = gather(runner, &ctx, t);
     let Some(uuid) = facts.uuid.clone() else {
         anyhow::bail!(
@@ -236,8 +250,8 @@ struct JobRun<'a> {
 
 impl JobRun<'_> {
     fn skip(&self, started: u64, sev: Severity, why: String) -> Result<Severity> {
-        eprintln!(
-            "lnraid: {} of {} skipped: {}",
+        tracing::warn!(
+            "{} of {} skipped: {}",
             self.job.name(),
             self.mountpoint.display(),
             crate::ui::sanitize(&why)
@@ -328,7 +342,7 @@ impl JobRun<'_> {
             Ok(cmd) => {
                 alert::send(self.runner, cmd.as_deref(), &ev);
             }
-            Err(e) => eprintln!("lnraid: error: the alert could not be sent: {e:#}"),
+            Err(e) => tracing::error!("the alert could not be sent: {e:#}"),
         }
     }
 }

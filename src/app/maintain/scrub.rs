@@ -171,7 +171,7 @@ impl SpeedLimit {
                 .with_context(|| format!("setting {}", p.display()))?;
             saved.push((p, old.trim().to_string()));
         }
-        eprintln!("  scrub limited to {}/s per device", per_sec);
+        tracing::info!("  scrub limited to {}/s per device", per_sec);
         Ok(SpeedLimit { saved })
     }
 }
@@ -180,7 +180,7 @@ impl Drop for SpeedLimit {
     fn drop(&mut self) {
         for (p, v) in &self.saved {
             if let Err(e) = fs::write(p, v) {
-                eprintln!("lnraid: warning: could not restore {}: {e}", p.display());
+                tracing::warn!("could not restore {}: {e}", p.display());
             }
         }
     }

@@ -257,7 +257,7 @@ fn check_database(dest: &Path) -> Result<Option<DatabaseCheck>> {
             .map(|i| (i.ok, i.problems, i.rolled_back_hot_journal))
     };
     let (ok, problems, hot) = result?;
-    eprintln!(
+    tracing::info!(
         "  integrity_check done in {:.1}s",
         started.elapsed().as_secs_f64()
     );

@@ -102,7 +102,7 @@ pub fn clean_leftovers(runner: &dyn Runner, dry_run: bool) -> Result<()> {
 
 fn unmount(runner: &dyn Runner, mp: &Path, by_hand: &str) -> Result<()> {
     let umount = umount_cmd(mp);
-    eprintln!("  $ {umount}");
+    tracing::info!("  $ {umount}");
     let mut last = None;
     for attempt in 1..=5u64 {
         match runner.run_ok(&umount) {

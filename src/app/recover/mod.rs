@@ -13,6 +13,7 @@ mod copy;
 mod dest;
 mod discover;
 mod leftover;
+mod md;
 mod mount;
 mod partial;
 mod report;
@@ -59,6 +60,10 @@ pub fn run(args: &RecoverArgs, runner: &dyn Runner) -> Result<i32> {
     };
     // Before anything is probed: a killed recover's mount would pose as "already mounted".
     leftover::clean_leftovers(runner, args.dry_run)?;
+    // The backend holding the array decides how it is read (the one match is in backend::).
+    if let Some((device, uuid, mp)) = md_array(runner)? {
+        return md::run(args, runner, device, uuid, &mp, &dest);
+    }
     let array = discover::discover(args, runner)?;
     dest::check_dest(&dest, &array, &dest::default_names())?;
     say::print_array(&array);
@@ -134,8 +139,8 @@ pub fn run(args: &RecoverArgs, runner: &dyn Runner) -> Result<i32> {
         .map(|n| n.path.as_str())
         .collect();
     if !essential.is_empty() {
-        eprintln!(
-            "lnraid: error: the recovery is incomplete: {} could not be copied (see above); the node cannot be restored from {} alone",
+        tracing::error!(
+            "the recovery is incomplete: {} could not be copied (see above); the node cannot be restored from {} alone",
             essential.join(" and "),
             dest.path.display()
         );
@@ -226,7 +231,7 @@ fn mount_array<'r>(array: &ArrayFound, runner: &'r dyn Runner) -> Result<ReadOnl
             println!("{}", report::LOG_REPLAY_NOTE);
             for m in &array.choice.members {
                 let cmd = mount::scan_cmd(&m.path);
-                eprintln!("  $ {cmd}");
+                tracing::info!("  $ {cmd}");
                 runner.run_ok(&cmd)?;
             }
             ReadOnlyMount::new(runner, |mp| mount::mount_degraded_cmd(&array.survivor.path, mp))
@@ -286,9 +291,9 @@ fn array_info(runner: &dyn Runner, mp: &Path, array: &ArrayFound) -> ArrayInfo {
                     .collect();
             }
         }
-        Err(e) => eprintln!(
-            "lnraid: warning: devids unknown ({e}); the MANIFEST names the survivors without them"
-        ),
+        Err(e) => {
+            tracing::warn!("devids unknown ({e}); the MANIFEST names the survivors without them")
+        }
     }
     match info.missing_devids.as_slice() {
         [] => println!("No member is missing: the array is not degraded (copying anyway)."),
@@ -412,4 +417,37 @@ fn write_manifest(dest: &Path, m: &RecoverManifest, node: &Path) -> Result<()> {
     fchown(&f, Some(owner.uid()), Some(owner.gid()))?;
     f.sync_all()?;
     fsync_dir(dest)
+}
+
+/// An md array lnraid manages: its device (when assembled), filesystem UUID, mountpoint.
+type MdTarget = (
+    Option<crate::types::DevPath>,
+    Option<crate::types::FsUuid>,
+    std::path::PathBuf,
+);
+
+/// The md array lnraid manages, when the fstab's lnraid line is on md.
+fn md_array(runner: &dyn Runner) -> Result<Option<MdTarget>> {
+    // recover has no --fstab: the fstab is the one status reads (LNRAID_FSTAB or /etc/fstab).
+    let env = |k: &str, d: &str| {
+        std::env::var_os(k)
+            .map(Into::into)
+            .unwrap_or_else(|| std::path::PathBuf::from(d))
+    };
+    let ctx = crate::status::gather::GatherCtx {
+        fstab: env("LNRAID_FSTAB", "/etc/fstab"),
+        state_dir: env("LNRAID_STATE_DIR", "/var/lib/lnraid"),
+        sys_root: "/sys".into(),
+        lightning_dir: None,
+    };
+    let list = crate::status::gather::targets(&ctx, None)?;
+    let [t] = list.as_slice() else {
+        return Ok(None);
+    };
+    Ok(match crate::backend::locate(runner, &ctx, t) {
+        crate::backend::Located::Md { device, fs_uuid } => {
+            Some((device, fs_uuid, t.mountpoint.clone()))
+        }
+        crate::backend::Located::Btrfs { .. } => None,
+    })
 }

@@ -88,7 +88,7 @@ impl<'r> ReadOnlyMount<'r> {
             done: false,
         };
         let cmd = make(&guard.path);
-        eprintln!("  $ {cmd}");
+        tracing::info!("  $ {cmd}");
         runner.run_ok(&cmd)?;
         guard.check_read_only()?;
         Ok(guard)
@@ -160,7 +160,7 @@ impl Drop for ReadOnlyMount<'_> {
     fn drop(&mut self) {
         if !self.done {
             if let Err(e) = self.release() {
-                eprintln!("lnraid: warning: {e:#}");
+                tracing::warn!("{e:#}");
             }
         }
     }

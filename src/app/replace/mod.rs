@@ -9,7 +9,8 @@
 //! any non-RAID chunks, a scrub — is printed, confirmed, journaled and executed; an
 //! interrupted replace continues when `lnraid replace` is run again. Ends with `status`.
 
-mod execute;
+pub(crate) mod execute;
+mod md;
 pub(crate) mod prepare;
 
 use anyhow::{Context, Result};
@@ -31,12 +32,16 @@ pub fn run(args: &ReplaceArgs, runner: &dyn Runner) -> Result<i32> {
     } else {
         Some(Lock::try_acquire(&args.host.lock_dir, "lnraid.lock")?)
     };
+    // The backend holding the array decides the mechanics (the one match is in backend::).
+    if let Some((array, mountpoint)) = md_array(args, runner)? {
+        return md::run(args, runner, &array, &mountpoint);
+    }
     let machine = crate::walk::RealMachine;
     let jpath = execute::journal_path(&args.host.state_dir);
     let (mut j, plan) = match execute::ReplaceJournal::load(&jpath)? {
         Some(j) => {
             same_replacement(args, &j)?;
-            eprintln!(
+            tracing::info!(
                 "resuming the replacement recorded in {} (completed: {})",
                 jpath.display(),
                 j.completed_list()
@@ -47,13 +52,20 @@ pub fn run(args: &ReplaceArgs, runner: &dyn Runner) -> Result<i32> {
                 println!("\n(dry run: nothing was changed)");
                 return Ok(exit::OK);
             }
+            if remaining
+                .steps
+                .iter()
+                .any(crate::plan::Step::is_destructive)
+            {
+                confirm_again(&j, runner, &machine, args.yes)?;
+            }
             (j, remaining)
         }
         None => {
             let p = prepare::prepare(args, runner)?;
             print!("{}", sanitize_multiline(&render_plan(&p.plan)));
             for w in &p.warnings {
-                eprintln!("warning: {}", crate::ui::sanitize(w));
+                tracing::warn!("{}", crate::ui::sanitize(w));
             }
             if args.dry_run {
                 println!("\n(dry run: nothing was changed)");
@@ -89,8 +101,8 @@ pub fn run(args: &ReplaceArgs, runner: &dyn Runner) -> Result<i32> {
         j.request.old_present.as_ref().map(|p| p.to_string()),
         &j.request.new.device.to_string(),
     ) {
-        eprintln!(
-            "lnraid: warning: the member record was not updated ({e:#}); `lnraid recover` will not recognize the old disk of devid {} if it comes back",
+        tracing::warn!(
+            "the member record was not updated ({e:#}); `lnraid recover` will not recognize the old disk of devid {} if it comes back",
             j.request.old_devid
         );
     }
@@ -119,6 +131,62 @@ pub fn run(args: &ReplaceArgs, runner: &dyn Runner) -> Result<i32> {
         );
     }
     Ok(overall.exit_code())
+}
+
+/// A resume that still overwrites the new device shows what it holds now and asks again:
+/// the operator confirmed another moment's disk.
+fn confirm_again(
+    j: &execute::ReplaceJournal,
+    runner: &dyn Runner,
+    machine: &dyn crate::walk::Machine,
+    yes: bool,
+) -> Result<()> {
+    let t = &j.request.new;
+    let snap = machine.snapshot(runner)?;
+    let id = snap.identity(&t.device).cloned();
+    let now = id
+        .as_ref()
+        .map(|i| crate::plan::Contents::of(i).describe())
+        .unwrap_or_else(|| "unreadable".into());
+    let summary = sanitize_multiline(&format!(
+        "\nThe remaining steps OVERWRITE {} ({}): it holds {now} now; at confirmation {}.\n",
+        t.device,
+        t.given.display(),
+        t.contents.describe()
+    ));
+    let disks: Vec<_> = snap
+        .device(&t.device)
+        .map(|b| (b.clone(), id))
+        .into_iter()
+        .collect();
+    if !confirm_erase(&summary, &disks, yes)? {
+        return Err(Refused(vec!["not confirmed; nothing was changed".into()]).into());
+    }
+    Ok(())
+}
+
+/// The md array (and its mountpoint) when the array to repair is an md one.
+fn md_array(
+    args: &ReplaceArgs,
+    runner: &dyn Runner,
+) -> Result<Option<(crate::types::DevPath, std::path::PathBuf)>> {
+    let ctx = super::status::ctx_from(&args.host, None);
+    let list = crate::status::gather::targets(&ctx, args.mountpoint.as_deref())?;
+    let [t] = list.as_slice() else {
+        return Ok(None);
+    };
+    Ok(match crate::backend::locate(runner, &ctx, t) {
+        crate::backend::Located::Md { device, .. } => {
+            let dev = device.with_context(|| {
+                format!(
+                    "the md array holding {} is not assembled: `mdadm --assemble --scan`, or `lnraid recover`",
+                    t.mountpoint.display()
+                )
+            })?;
+            Some((dev, t.mountpoint.clone()))
+        }
+        crate::backend::Located::Btrfs { .. } => None,
+    })
 }
 
 /// A resumed replacement must be the one the operator names now: never silently continue a

@@ -58,8 +58,8 @@ pub fn write_secret(path: &Path, content: &str) -> Result<()> {
 pub fn read_secret(path: &Path) -> Result<String> {
     let m = fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
     if m.mode() & 0o077 != 0 {
-        eprintln!(
-            "lnraid: warning: {} is readable by others (mode {:04o}): run `chmod 600 {}` and rotate the tokens it holds",
+        tracing::warn!(
+            "{} is readable by others (mode {:04o}): run `chmod 600 {}` and rotate the tokens it holds",
             path.display(),
             m.mode() & 0o7777,
             path.display()

@@ -26,6 +26,9 @@ use preflight::{preflight, Preflight};
 
 pub type SetupJournal = Journal<SetupRequest>;
 
+/// A disk as the confirmation shows it: lsblk's view and what `blkid -p` reads on it.
+type Disk = (BlockDev, Option<Identity>);
+
 /// The setup journal file in `state_dir`.
 pub fn journal_path(state_dir: &Path) -> PathBuf {
     state_dir.join("setup-journal.json")
@@ -85,14 +88,14 @@ pub fn run(args: &SetupArgs, runner: &dyn Runner) -> Result<i32> {
         Preflight::Ready(p) => p,
     };
     let v = &prepared.snapshot.versions;
-    eprintln!(
+    tracing::info!(
         "tools: btrfs-progs {}, util-linux {}, kernel {}",
         v.btrfs_progs.as_deref().unwrap_or("?"),
         v.util_linux.as_deref().unwrap_or("?"),
         v.kernel
     );
     for w in &prepared.warnings {
-        eprintln!("warning: {}", crate::ui::sanitize(w));
+        tracing::warn!("{}", crate::ui::sanitize(w));
     }
     let plan = plan_setup(&prepared.request, &prepared.fstab_diff);
     print!("{}", sanitize_multiline(&render_plan(&plan)));
@@ -156,7 +159,7 @@ fn current_contents(
     j: &SetupJournal,
     runner: &dyn Runner,
     machine: &dyn Machine,
-) -> Result<(String, Vec<(BlockDev, Option<Identity>)>)> {
+) -> Result<(String, Vec<Disk>)> {
     let snap = machine.snapshot(runner)?;
     let mut out = String::from(
         "\nThe remaining steps ERASE these devices (each is re-proven right before):\n",
@@ -217,11 +220,23 @@ fn finish(j: &mut SetupJournal) -> Result<i32> {
                 .collect()
         })
         .unwrap_or_default();
+    let array = match &r.md {
+        Some(m) => format!(
+            "md RAID-1 {} (md UUID {}, ext4 {}){}",
+            crate::backend::md::array_path(&m.name),
+            m.md_uuid,
+            r.fs_uuid,
+            if m.wait {
+                ""
+            } else {
+                " — resyncing in the background, not yet redundant until it ends (`lnraid status`)"
+            }
+        ),
+        None => format!("btrfs {} array {}", r.profile.name(), r.fs_uuid),
+    };
     let mut out = format!(
-        "\nDone. {} now lives on the btrfs {} array {} mounted at {}:\n  {} -> {}\n  fstab: {}\n",
+        "\nDone. {} now lives on the {array} mounted at {}:\n  {} -> {}\n  fstab: {}\n",
         r.lightning_dir.display(),
-        r.profile.name(),
-        r.fs_uuid,
         r.mountpoint.display(),
         r.lightning_dir.display(),
         r.new_home().display(),

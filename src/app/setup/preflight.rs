@@ -194,11 +194,23 @@ pub fn preflight(args: &SetupArgs, runner: &dyn Runner) -> Result<Preflight> {
         daemon_reload: args.host.effective_unit_dir().is_some_and(|(_, live)| live),
         timestamp,
         schedule: None,
+        backend: args.backend,
+        md: None,
     });
     let mut request = match request {
         Some(r) if problems.is_empty() => r,
         _ => return Err(Refused(problems).into()),
     };
+    if args.backend == crate::backend::Backend::Md {
+        let ask = crate::backend::md::preflight::MdAsk {
+            devices: &request.devices,
+            targets: &targets,
+            wipe: args.wipe,
+            conf: &args.mdadm_conf,
+            wait: args.wait,
+        };
+        request.md = Some(crate::backend::md::preflight::preflight(runner, &ask).map_err(Refused)?);
+    }
     request.schedule = crate::app::schedule::for_setup(args, &request)?;
     if let Some(user) = &args.owner {
         match nix::unistd::User::from_name(user) {

@@ -252,6 +252,8 @@ impl Fx {
             timestamp: "20260101T000000Z".into(),
             has_database: true,
             schedule: None,
+            backend: Default::default(),
+            md: None,
         };
         let fx = Fx { tmp, req, fake };
         for (i, (d, out)) in DEVS.iter().zip(confirmed).enumerate() {
