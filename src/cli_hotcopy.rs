@@ -110,6 +110,13 @@ pub struct BackupArgs {
     /// size: that copy holds SQLite's lock for its whole duration.
     #[arg(long, value_name = "SIZE", default_value = "8M", value_parser = crate::types::size_arg)]
     pub max_locked_copy: String,
+    /// Encrypt every file to this age x25519 recipient (`age1...`; repeatable), for a DEST
+    /// you do not control. Files are stored as `*.age`; no plaintext is written to DEST.
+    #[arg(long, value_name = "RECIPIENT")]
+    pub encrypt_to: Vec<String>,
+    /// Read age recipients from this file (one per line, `#` comments), like `age -R`.
+    #[arg(long, value_name = "FILE")]
+    pub recipients_file: Option<PathBuf>,
     #[command(flatten)]
     pub keep: KeepArgs,
     /// Show what would be done; copy nothing.
@@ -126,6 +133,9 @@ pub struct RestoreArgs {
     /// is moved aside, never deleted.
     #[arg(long, value_name = "DIR")]
     pub lightning_dir: PathBuf,
+    /// The age identity file that decrypts an encrypted backup (mode 0600, else refused).
+    #[arg(long, value_name = "FILE")]
+    pub identity: Option<PathBuf>,
     /// Print the plan; change nothing.
     #[arg(long)]
     pub dry_run: bool,

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 
 use crate::cli_hotcopy::BackupArgs;
 use crate::exec::Runner;
-use crate::hotcopy::{dest, snapshot, source};
+use crate::hotcopy::{crypt, dest, snapshot, source};
 use crate::types::Bytes;
 
 pub fn run(args: &BackupArgs, runner: &dyn Runner) -> Result<i32> {
@@ -14,9 +14,12 @@ pub fn run(args: &BackupArgs, runner: &dyn Runner) -> Result<i32> {
     let max = Bytes::parse_human(&args.max_locked_copy)
         .with_context(|| format!("{:?} is not a size", args.max_locked_copy))?
         .0;
-    let btrfs_dest = args.to.exists() && dest::is_btrfs(&args.to)?;
+    let recipients = crypt::parse_recipients(&args.encrypt_to, args.recipients_file.as_deref())?;
+    let encrypt = !recipients.is_empty();
+    let btrfs_dest = !encrypt && args.to.exists() && dest::is_btrfs(&args.to)?;
     let subvol = snapshot::is_subvolume(&layout.home)?;
     let how = match (subvol, btrfs_dest) {
+        _ if encrypt => "a point-in-time source (snapshot or reflink under the lock), each file encrypted with age into DEST",
         (true, true) => "snapshot, then btrfs send | receive (incremental when DEST has the previous one)",
         (true, false) => "snapshot, then a verified file copy",
         (false, _) => "reflink of the database under the lock (or a copy under it, small databases only), then a verified file copy",
@@ -31,7 +34,9 @@ pub fn run(args: &BackupArgs, runner: &dyn Runner) -> Result<i32> {
     }
     dest::ensure_dest(&args.to)?;
     let src = source::acquire(runner, &layout, super::snapshot::bounds(&args.node), max)?;
-    let result = if subvol && btrfs_dest {
+    let result = if encrypt {
+        crypt::encrypted_backup(&src, &args.to, &recipients)
+    } else if subvol && btrfs_dest {
         let names: Vec<String> = snapshot::list(&layout)?
             .into_iter()
             .map(|s| s.name)
@@ -45,8 +50,13 @@ pub fn run(args: &BackupArgs, runner: &dyn Runner) -> Result<i32> {
     dest::ensure_readme(&args.to)?;
     let pruned = dest::prune(runner, &args.to, super::snapshot::policy(&args.keep))?;
     println!(
-        "backup {}\n  taken by {} (SQLite lock held {:.1} ms)\n  {} bytes written to DEST{}\n  verified: {} files read back, database integrity {}",
+        "backup {}{}\n  taken by {} (SQLite lock held {:.1} ms)\n  {} bytes written to DEST{}\n  verified: {} files read back, database integrity {}",
         args.to.join(&doc.name).display(),
+        if doc.encrypted {
+            format!(" (encrypted to {} age recipient(s))", recipients.len())
+        } else {
+            String::new()
+        },
         doc.taken_by,
         doc.lock_ms,
         doc.transferred,

@@ -93,15 +93,22 @@ pub fn run(args: &RestoreArgs, runner: &dyn Runner) -> Result<i32> {
     if !confirm_destruction(&summary, args.yes)? {
         bail!("not confirmed; nothing changed");
     }
+    let decrypted = decrypt_if_needed(args, &src.path, &home)?;
+    let from = decrypted.clone().unwrap_or_else(|| src.path.clone());
+    let extra: &[String] = if decrypted.is_some() { &[] } else { &src.extra };
     let done = install(
         runner,
-        &src.path,
+        &from,
         &home,
         &src.renamed,
-        &src.extra,
+        extra,
         "pre-restore",
         &mut |_| ensure_stopped(&home),
-    )?;
+    );
+    if let Some(d) = &decrypted {
+        fs::remove_dir_all(d).with_context(|| format!("removing {}", d.display()))?;
+    }
+    let done = done?;
     println!(
         "restored {} files into {}{}",
         done.files,
@@ -117,6 +124,38 @@ pub fn run(args: &RestoreArgs, runner: &dyn Runner) -> Result<i32> {
     }
     println!("Start lightningd, then close all channels (`lightning-cli close <id>` for each).");
     Ok(super::exit::OK)
+}
+
+/// An encrypted backup is decrypted (with `--identity`) into a scratch directory beside the
+/// node's home first; returns it. A plain source returns None.
+fn decrypt_if_needed(args: &RestoreArgs, from: &Path, home: &Path) -> Result<Option<PathBuf>> {
+    let parent = from.parent().context("no parent")?;
+    let name = from.file_name().context("no name")?.to_string_lossy();
+    let Some(m) = crate::hotcopy::dest::read_manifest(parent, &name).filter(|m| m.encrypted) else {
+        return Ok(None);
+    };
+    let Some(id) = &args.identity else {
+        bail!(
+            "{} is an encrypted backup: pass --identity FILE (the age identity it was encrypted to)",
+            from.display()
+        );
+    };
+    let ids = crate::hotcopy::crypt::load_identities(id)?;
+    let out = home
+        .parent()
+        .context("no parent")?
+        .join(format!(".lnraid-decrypt-{name}"));
+    if fs::symlink_metadata(&out).is_ok() {
+        bail!(
+            "{} exists (an interrupted restore?): look at it and remove it first",
+            out.display()
+        );
+    }
+    if let Err(e) = crate::hotcopy::crypt::decrypt_backup(from, &m, &out, &ids) {
+        let _ = fs::remove_dir_all(&out);
+        return Err(e);
+    }
+    Ok(Some(out))
 }
 
 pub fn migrate(args: &MigrateArgs, runner: &dyn Runner) -> Result<i32> {

@@ -62,6 +62,9 @@ pub struct FileHash {
     pub size: u64,
     pub mode: String,
     pub blake3: String,
+    /// BLAKE3 of the `.age` file in DEST (encrypted backups only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ciphertext_blake3: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,10 +89,19 @@ pub struct BackupManifest {
     /// Bytes written to DEST by this run (the send stream, or the files).
     pub transferred: u64,
     pub files: Vec<FileHash>,
+    /// Files are stored as `<path>.age`, encrypted to age x25519 recipients.
+    #[serde(default)]
+    pub encrypted: bool,
+    /// Symbolic links of an encrypted backup (path, target), recreated by restore.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<(String, String)>,
+    /// Directories of an encrypted backup (path, mode), recreated by restore.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dirs: Vec<(String, String)>,
 }
 
 impl BackupManifest {
-    fn new(src: &Source, layout: Layout, m: &Manifest) -> BackupManifest {
+    pub(crate) fn new(src: &Source, layout: Layout, m: &Manifest) -> BackupManifest {
         BackupManifest {
             format: FORMAT.into(),
             version: 1,
@@ -118,8 +130,12 @@ impl BackupManifest {
                     size: e.size,
                     mode: format!("{:04o}", e.mode),
                     blake3: e.hash.clone().unwrap_or_default(),
+                    ciphertext_blake3: None,
                 })
                 .collect(),
+            encrypted: false,
+            links: Vec::new(),
+            dirs: Vec::new(),
         }
     }
 }
@@ -149,11 +165,11 @@ pub fn is_btrfs(p: &Path) -> Result<bool> {
     Ok(st.filesystem_type() == nix::sys::statfs::BTRFS_SUPER_MAGIC)
 }
 
-fn write_file(path: &Path, content: &str, mode: u32) -> Result<()> {
+pub(crate) fn write_file(path: &Path, content: &str, mode: u32) -> Result<()> {
     crate::config::atomic::write_atomic_no_backup(path, content.as_bytes(), mode)
 }
 
-fn sync_dir(p: &Path) -> Result<()> {
+pub(crate) fn sync_dir(p: &Path) -> Result<()> {
     let d = fs::File::open(p).with_context(|| format!("opening {}", p.display()))?;
     nix::unistd::syncfs(std::os::fd::AsRawFd::as_raw_fd(&d)).context("syncing DEST")?;
     Ok(())

@@ -8,6 +8,7 @@
 //! as the node by accident.
 
 pub mod clone;
+pub mod crypt;
 pub mod dest;
 pub mod lock;
 pub mod restore;
