@@ -104,20 +104,37 @@ fn drill_passes_and_prints_the_step_table() {
 fn drill_interrupted_at_random_moments_leaves_nothing_behind() {
     let _lock = device_test!("drill_interrupted_at_random_moments_leaves_nothing_behind");
     let tmp = tempdir();
-    // Pseudo-random delays across the drill's ~10 s (xorshift seeded by the clock), printed
+    // Pseudo-random delays across the drill's run (xorshift seeded by the clock), printed
     // so a failure can be replayed.
     let mut seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .subsec_nanos() as u64
         | 1;
+    // The drill's length depends on the machine's load: time one whole run first and draw the
+    // moments from its first 80 %, so every run is interrupted mid-way on a quiet machine too.
+    let started = std::time::Instant::now();
+    let base = RealRunner
+        .output(
+            &Cmd::mutating(env!("CARGO_BIN_EXE_lnraid"), ["drill"])
+                .env("TMPDIR", tmp.path().to_str().unwrap()),
+        )
+        .unwrap();
+    assert!(
+        base.status.success(),
+        "baseline drill failed:\n{}\n{}",
+        base.stdout,
+        base.stderr
+    );
+    let span = (started.elapsed().as_secs_f64() * 0.8 - 0.3).max(0.2);
+    assert_eq!(leftovers(tmp.path()), Vec::<String>::new());
     let mut interrupted = 0;
     let runs = 5;
     for i in 0..runs {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        let delay = 0.3 + (seed % 7000) as f64 / 1000.0;
+        let delay = 0.3 + (seed % 1000) as f64 / 1000.0 * span;
         // Odd runs signal the whole process group (Ctrl-C in a terminal also reaches the
         // lnraid command the drill is running), even runs only the drill.
         let target = if i % 2 == 1 { "-$p" } else { "$p" };
