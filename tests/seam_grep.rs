@@ -18,7 +18,7 @@ const PATTERNS: [&str; 4] = [
     "\"-t\", \"btrfs\"",
 ];
 
-const LEGACY: [&str; 12] = [
+const LEGACY: [&str; 13] = [
     "src/app/recover/dest.rs",
     "src/app/recover/discover.rs",
     "src/app/recover/mount.rs",
@@ -33,6 +33,10 @@ const LEGACY: [&str; 12] = [
     "src/policy/mod.rs",
     "src/status/fstab_check.rs",
     "src/status/gather.rs",
+    // drill (issue 13): asks /proc/filesystems whether this kernel has btrfs at all before it
+    // rehearses on it; a kernel capability, not the backend of an array. To move behind the
+    // seam with the rest of this list.
+    "src/app/drill/mod.rs",
 ];
 
 fn walk(dir: &Path, out: &mut Vec<String>) {
