@@ -180,7 +180,8 @@ pub struct ArrayStatus {
     pub health: Option<crate::backend::Health>,
 }
 
-fn p(
+/// A problem with its plain action; the one constructor every backend's rules use.
+pub(crate) fn p(
     severity: Severity,
     code: &'static str,
     message: String,

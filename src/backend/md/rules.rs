@@ -24,19 +24,7 @@ pub struct RulesCtx {
     pub conf_path: Option<String>,
 }
 
-fn p(
-    severity: Severity,
-    code: &'static str,
-    message: String,
-    action: impl Into<String>,
-) -> Problem {
-    Problem {
-        severity,
-        code,
-        message,
-        action: action.into(),
-    }
-}
+use crate::status::p;
 
 fn md_facts(h: &Health) -> Option<&MdFacts> {
     match &h.facts {
