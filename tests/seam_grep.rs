@@ -18,11 +18,7 @@ const PATTERNS: [&str; 4] = [
     "\"-t\", \"btrfs\"",
 ];
 
-const LEGACY: [&str; 13] = [
-    "src/app/recover/dest.rs",
-    "src/app/recover/discover.rs",
-    "src/app/recover/mount.rs",
-    "src/app/recover/leftover.rs",
+const LEGACY: [&str; 9] = [
     "src/app/setup/preflight.rs",
     "src/plan/target.rs",
     // doctor's disk audit (issue 12, merged from main): compares mounts by fstype itself.

@@ -14,6 +14,7 @@
 //! operator confirmed.
 
 pub mod abort;
+pub mod recover;
 mod render;
 pub mod setup;
 mod target;
@@ -134,6 +135,12 @@ pub enum Action {
     UnSchedule {
         schedule: crate::schedule::SetupSchedule,
     },
+    /// recover: refuse to go on unless `mountpoint` is mounted read-only (`statvfs`
+    /// `ST_RDONLY`; an old `mount --bind -o ro` silently made a read-write bind). The mount
+    /// is left for the plan's unmount. (recover's hook; src/walk/apply_recover.rs)
+    RequireReadOnly { mountpoint: PathBuf },
+    /// recover: the copy-out from the read-only mount into DEST, verified, with its MANIFEST.
+    CopyOut { out: Box<recover::CopyOut> },
 }
 
 impl Action {
@@ -319,4 +326,4 @@ impl Plan {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
