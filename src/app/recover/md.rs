@@ -182,7 +182,27 @@ pub fn run(
         .into());
     }
     if args.dry_run {
-        println!("md recovery: assemble the survivor read-only (if the array is stopped), replay the ext4 journal onto a dm-snapshot overlay, mount read-only, copy and verify into {}.\n(dry run: nothing was assembled, mounted or copied)", dest.path.display());
+        if dm_available() {
+            println!("md recovery: assemble the survivor read-only (if the array is stopped), replay the ext4 journal onto a dm-snapshot overlay, mount read-only, copy and verify into {}.", dest.path.display());
+        } else {
+            let image = dest.anchor.join(".lnraid-recover-image-PID");
+            let plan = crate::recover::no_overlay::plan_image_copy(
+                &running.as_ref().map_or_else(
+                    || crate::backend::md::array_path(mdr::RECOVER_NAME),
+                    |d| d.to_string(),
+                ),
+                &image,
+                &crate::recover::mountpoint::run_base().join("recover-XXXXXX"),
+                crate::backend::md::FSTYPE,
+            );
+            println!(
+                "{}\n{}",
+                crate::recover::no_overlay::explanation(None),
+                sanitize_multiline(&crate::plan::render_plan(&plan))
+            );
+            println!("The real run asks first (type yes, or pass --yes), then copies and verifies into {}.", dest.path.display());
+        }
+        println!("(dry run: nothing was assembled, mounted or copied)");
         return Ok(exit::OK);
     }
     let mut ov = Overlay {
@@ -288,9 +308,7 @@ fn overlay_mount<'r>(
     ov: &mut Overlay,
     dest: &Dest,
 ) -> Result<(ReadOnlyMount<'r>, Vec<Candidate>)> {
-    if !dm_available() {
-        return Err(Refused(vec![mdr::NO_DM_EXPLANATION.into()]).into());
-    }
+    let dm = dm_available();
     let running = running.filter(|d| {
         list_arrays(Path::new("/sys"))
             .iter()
@@ -307,6 +325,9 @@ fn overlay_mount<'r>(
         );
     }
     let n = sectors(&src)?;
+    if !dm {
+        return image_mount(args, runner, &src, n * 512, ov, dest).map(|m| (m, members));
+    }
     fs::create_dir_all(&dest.anchor).ok();
     let cow = dest
         .anchor
@@ -342,4 +363,71 @@ fn overlay_mount<'r>(
         )
     })?;
     Ok((mount, members))
+}
+
+/// No device-mapper: explain, ask (typed `yes`, or `--yes`; no terminal refuses), then copy the
+/// survivor's image onto the destination media and mount that copy read-only — the journal is
+/// replayed into the copy, the survivor only read (src/recover/no_overlay.rs decides).
+fn image_mount<'r>(
+    args: &RecoverArgs,
+    runner: &'r dyn Runner,
+    src: &DevPath,
+    bytes: u64,
+    ov: &mut Overlay,
+    dest: &Dest,
+) -> Result<ReadOnlyMount<'r>> {
+    use crate::recover::no_overlay::{decide, image_cmd, question, Consent, Decision};
+    use std::io::IsTerminal;
+    let image = dest
+        .anchor
+        .join(format!(".lnraid-recover-image-{}", std::process::id()));
+    let free = crate::recover::partial::free_bytes(&dest.anchor)?;
+    let consent = if args.yes {
+        Consent::Given
+    } else if !std::io::stdin().is_terminal() {
+        Consent::NoTerminal
+    } else if crate::ui::confirm::confirm(
+        &question(&image, bytes),
+        &crate::ui::confirm::Challenge::yes(),
+        false,
+    )? {
+        Consent::Given
+    } else {
+        Consent::Declined
+    };
+    if let Decision::Refuse(why) = decide(consent, free, bytes) {
+        return Err(Refused(vec![why]).into());
+    }
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&image)
+        .with_context(|| format!("creating {}", image.display()))?;
+    ov.cow = Some(image.clone());
+    let cmd = image_cmd(&src.to_string(), &image);
+    tracing::info!("  $ {cmd}");
+    runner.run_ok(&cmd)?;
+    let out = runner.run_ok(&Cmd::mutating(
+        "losetup",
+        ["--find", "--show", &image.to_string_lossy()],
+    ))?;
+    let lo = out.stdout.trim().to_string();
+    ov.loopdev = Some(lo.clone());
+    println!(
+        "The journal is replayed into the copy {}; the survivor was only read.",
+        image.display()
+    );
+    ReadOnlyMount::new(runner, |mp| {
+        Cmd::mutating(
+            "mount",
+            [
+                "-t",
+                crate::backend::md::FSTYPE,
+                "-o",
+                "ro,nodev,nosuid,noexec",
+                lo.as_str(),
+                &mp.to_string_lossy(),
+            ],
+        )
+    })
 }
