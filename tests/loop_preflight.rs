@@ -292,10 +292,8 @@ fn loop_on_the_node_directory_filesystem_needs_the_rehearsal_flag() {
         false,
         &untouched,
     );
-    let out = run(
-        &env.setup_args(&["--dry-run", "--allow-loop-on-shared-disk"]),
-        false,
-    );
+    // Env's setup arguments carry --allow-loop-on-shared-disk; no environment variable here.
+    let out = run(&env.setup_args(&["--dry-run"]), false);
     assert!(out.status.success(), "{}{}", out.stdout, out.stderr);
     untouched.check("dry run with the flag");
 }
