@@ -29,12 +29,12 @@ use crate::types::{DevPath, FsUuid};
 use crate::ui::sanitize_multiline;
 
 /// The loop device, dm snapshot and read-only assembly lnraid set up; undone on drop.
-struct Overlay<'r> {
+pub(super) struct Overlay<'r> {
     runner: &'r dyn Runner,
     assembled: bool,
-    loopdev: Option<String>,
+    pub(super) loopdev: Option<String>,
     dm: bool,
-    cow: Option<PathBuf>,
+    pub(super) cow: Option<PathBuf>,
 }
 
 impl Drop for Overlay<'_> {
@@ -326,7 +326,8 @@ fn overlay_mount<'r>(
     }
     let n = sectors(&src)?;
     if !dm {
-        return image_mount(args, runner, &src, n * 512, ov, dest).map(|m| (m, members));
+        return super::md_image::image_mount(args, runner, &src, n * 512, ov, dest)
+            .map(|m| (m, members));
     }
     fs::create_dir_all(&dest.anchor).ok();
     let cow = dest
@@ -363,71 +364,4 @@ fn overlay_mount<'r>(
         )
     })?;
     Ok((mount, members))
-}
-
-/// No device-mapper: explain, ask (typed `yes`, or `--yes`; no terminal refuses), then copy the
-/// survivor's image onto the destination media and mount that copy read-only — the journal is
-/// replayed into the copy, the survivor only read (src/recover/no_overlay.rs decides).
-fn image_mount<'r>(
-    args: &RecoverArgs,
-    runner: &'r dyn Runner,
-    src: &DevPath,
-    bytes: u64,
-    ov: &mut Overlay,
-    dest: &Dest,
-) -> Result<ReadOnlyMount<'r>> {
-    use crate::recover::no_overlay::{decide, image_cmd, question, Consent, Decision};
-    use std::io::IsTerminal;
-    let image = dest
-        .anchor
-        .join(format!(".lnraid-recover-image-{}", std::process::id()));
-    let free = crate::recover::partial::free_bytes(&dest.anchor)?;
-    let consent = if args.yes {
-        Consent::Given
-    } else if !std::io::stdin().is_terminal() {
-        Consent::NoTerminal
-    } else if crate::ui::confirm::confirm(
-        &question(&image, bytes),
-        &crate::ui::confirm::Challenge::yes(),
-        false,
-    )? {
-        Consent::Given
-    } else {
-        Consent::Declined
-    };
-    if let Decision::Refuse(why) = decide(consent, free, bytes) {
-        return Err(Refused(vec![why]).into());
-    }
-    fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&image)
-        .with_context(|| format!("creating {}", image.display()))?;
-    ov.cow = Some(image.clone());
-    let cmd = image_cmd(&src.to_string(), &image);
-    tracing::info!("  $ {cmd}");
-    runner.run_ok(&cmd)?;
-    let out = runner.run_ok(&Cmd::mutating(
-        "losetup",
-        ["--find", "--show", &image.to_string_lossy()],
-    ))?;
-    let lo = out.stdout.trim().to_string();
-    ov.loopdev = Some(lo.clone());
-    println!(
-        "The journal is replayed into the copy {}; the survivor was only read.",
-        image.display()
-    );
-    ReadOnlyMount::new(runner, |mp| {
-        Cmd::mutating(
-            "mount",
-            [
-                "-t",
-                crate::backend::md::FSTYPE,
-                "-o",
-                "ro,nodev,nosuid,noexec",
-                lo.as_str(),
-                &mp.to_string_lossy(),
-            ],
-        )
-    })
 }
