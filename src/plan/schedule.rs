@@ -217,7 +217,7 @@ mod tests {
             ],
             running: vec!["lnraid-balance-a.timer".into()],
         };
-        let p = plan_install("t".into(), None, None, &[d.clone()]);
+        let p = plan_install("t".into(), None, None, std::slice::from_ref(&d));
         let ids: Vec<&str> = p.steps.iter().map(|s| s.id.as_str()).collect();
         assert_eq!(
             ids,

@@ -8,6 +8,9 @@ use super::ops::{self, lines, mutations, Ops};
 use super::*;
 use crate::walk::resume_plan;
 
+/// A fixture of maintain's or schedule's plans.
+type MakeOps = fn() -> Ops;
+
 /// One command's run: (what its dry run prints as commands, the mutating commands run).
 type Case = fn() -> (Vec<String>, Vec<String>);
 
@@ -87,7 +90,7 @@ fn inject(o: &Ops, w: &mut Walker, step: &Step) {
 }
 
 /// The files a clean walk of the first `k` steps leaves.
-fn files_after(make: fn() -> Ops, k: usize) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+fn files_after(make: MakeOps, k: usize) -> Vec<(std::path::PathBuf, Vec<u8>)> {
     let o = make();
     let prefix = Plan {
         steps: o.plan.steps[..k].to_vec(),
@@ -100,7 +103,7 @@ fn files_after(make: fn() -> Ops, k: usize) -> Vec<(std::path::PathBuf, Vec<u8>)
 
 #[test]
 fn maintain_and_schedule_plans_fail_at_every_step_and_resume_from_there() {
-    let plans: &[(&str, fn() -> Ops)] = &[
+    let plans: &[(&str, MakeOps)] = &[
         ("scrub", ops::scrub),
         ("balance", ops::balance),
         ("install", ops::install),
