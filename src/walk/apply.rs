@@ -140,6 +140,13 @@ pub fn apply<R: Serialize + DeserializeOwned>(
             md_uuid,
         } => crate::backend::md::conf::apply_append(path, lines, md_uuid)?,
         Action::AwaitSync { array } => crate::backend::md::wait::await_sync(array)?,
+        // exec (maintain, schedule): src/walk/apply_ops.rs.
+        Action::BtrfsScrub { .. }
+        | Action::BtrfsBalance { .. }
+        | Action::MdCheck { .. }
+        | Action::PutFile { .. }
+        | Action::WriteSecret { .. }
+        | Action::RemoveSecret { .. } => super::apply_ops::apply(w, j, action)?,
         // recover's hooks (src/walk/apply_recover.rs).
         Action::RequireReadOnly { mountpoint } => {
             super::apply_recover::require_read_only(w, mountpoint)?

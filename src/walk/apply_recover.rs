@@ -2,7 +2,7 @@
 //! of a mount lnraid just made, and the copy-out. Both only read below the mount; the copy-out
 //! writes only in DEST (src/recover/copyout.rs).
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
 use super::Walker;
 use crate::plan::recover::CopyOut;
@@ -13,8 +13,7 @@ pub fn require_read_only(w: &Walker, mp: &std::path::Path) -> Result<()> {
     if !w.machine.is_mounted(mp)? {
         bail!("{} is not mounted", mp.display());
     }
-    let st = nix::sys::statvfs::statvfs(mp).with_context(|| format!("statvfs {}", mp.display()))?;
-    if !st.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY) {
+    if !w.machine.is_read_only(mp)? {
         bail!(
             "{} is mounted read-write although lnraid asked for read-only; unmounting without reading anything",
             mp.display()

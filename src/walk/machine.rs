@@ -30,6 +30,13 @@ pub trait Machine {
     fn is_mounted(&self, mountpoint: &Path) -> Result<bool>;
     /// `lightningd` processes that use `dir`.
     fn node_users(&self, dir: &Path) -> Vec<UsingProcess>;
+    /// Whether the filesystem mounted at `mountpoint` is read-only now (`statvfs`
+    /// `ST_RDONLY`): recover reads nothing through a mount it cannot prove read-only.
+    fn is_read_only(&self, mountpoint: &Path) -> Result<bool> {
+        let st = nix::sys::statvfs::statvfs(mountpoint)
+            .map_err(|e| anyhow::anyhow!("statvfs {}: {e}", mountpoint.display()))?;
+        Ok(st.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY))
+    }
     /// Where loop devices' backing files are read (`<kname>/loop/backing_file`).
     fn sys_block(&self) -> PathBuf {
         PathBuf::from("/sys/block")

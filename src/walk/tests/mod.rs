@@ -4,6 +4,9 @@
 //! real SQLite database) in a temp dir; only devices and mounts are fake.
 
 mod abort;
+mod dry_run;
+mod ops;
+mod recover;
 mod replace;
 mod setup;
 
@@ -177,6 +180,22 @@ impl Machine for FakeMachine<'_> {
         } else {
             vec![]
         }
+    }
+
+    /// Read-only when the last mount command onto `mp` asked for `ro` (recover's hook).
+    fn is_read_only(&self, mp: &Path) -> Result<bool> {
+        let m = mp.to_string_lossy();
+        Ok(self
+            .runner
+            .commands()
+            .iter()
+            .rev()
+            .find(|c| c.program == "mount" && c.args.last().map(String::as_str) == Some(&m))
+            .is_some_and(|c| {
+                c.args
+                    .windows(2)
+                    .any(|w| w[0] == "-o" && w[1].split(',').any(|o| o == "ro"))
+            }))
     }
 
     fn is_mounted(&self, mp: &Path) -> Result<bool> {

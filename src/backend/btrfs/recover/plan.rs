@@ -139,13 +139,13 @@ pub fn plan_recover(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::backend::btrfs::recover::discover::ExistingMount;
     use crate::recover::select::{ArrayChoice, Candidate};
     use crate::types::{DevNum, FsUuid};
 
-    fn array(existing: bool) -> ArrayFound {
+    pub(crate) fn array(existing: bool) -> ArrayFound {
         let uuid = FsUuid::parse("5d1c0e2a-1111-2222-3333-444455556666").unwrap();
         let a = Candidate {
             path: DevPath::new("/dev/sdb"),
