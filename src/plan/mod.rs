@@ -179,6 +179,9 @@ pub enum Action {
     RequireReadOnly { mountpoint: PathBuf },
     /// recover: the copy-out from the read-only mount into DEST, verified, with its MANIFEST.
     CopyOut { out: Box<recover::CopyOut> },
+    /// md recover's assembly, overlay and teardown (src/backend/md/recover_action.rs;
+    /// mechanics in src/walk/apply_md_recover.rs).
+    MdRecover(crate::backend::md::recover_action::MdRecoverAction),
 }
 
 /// A value that must never be printed or stored (an alert command carrying tokens). It
@@ -223,6 +226,7 @@ impl Action {
             Action::Umount { mountpoint } => Some(umount_cmd(mountpoint)),
             Action::WipeOwn { device, .. } => Some(wipe_cmd(device)),
             Action::MakeMutable { path } => Some(chattr_cmd("-i", path)),
+            Action::MdRecover(a) => a.command(),
             _ => None,
         }
     }

@@ -96,3 +96,17 @@ pub fn unmount_step(mp: &std::path::Path) -> Step {
         ],
     )
 }
+
+/// The cleanup of a recover plan that failed or was killed: its steps from `unmount` on
+/// (unmount, and md's teardown), each action only undoing what is there.
+pub fn teardown_of(plan: &super::Plan) -> super::Plan {
+    let from = plan
+        .steps
+        .iter()
+        .position(|s| s.id == "unmount")
+        .unwrap_or(plan.steps.len());
+    super::Plan::new(
+        format!("clean up: {}", plan.title),
+        plan.steps[from..].to_vec(),
+    )
+}

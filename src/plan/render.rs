@@ -57,6 +57,7 @@ pub fn render_plan(plan: &Plan) -> String {
                     Ok(())
                 }
                 // recover's actions (src/walk/apply_recover.rs)
+                Action::MdRecover(a) => writeln!(out, "      {}{}", a.render(), a.command().map(|c| format!("\n        $ {c}")).unwrap_or_default()),
                 Action::RequireReadOnly { mountpoint } => writeln!(out, "      check that {} is mounted read-only (statvfs), else unmount and stop", crate::exec::quote_path(mountpoint)),
                 Action::CopyOut { out: c } => writeln!(
                     out,

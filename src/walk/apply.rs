@@ -152,6 +152,7 @@ pub fn apply<R: Serialize + DeserializeOwned>(
             super::apply_recover::require_read_only(w, mountpoint)?
         }
         Action::CopyOut { out } => super::apply_recover::copy_out(w, out)?,
+        Action::MdRecover(a) => super::apply_md_recover::apply(w, a)?,
     }
     Ok(())
 }

@@ -20,6 +20,7 @@
 
 mod apply;
 mod apply_ops;
+mod apply_md_recover;
 mod apply_recover;
 pub mod fresh;
 pub mod journal;

@@ -14,6 +14,8 @@ pub mod health;
 pub mod preflight;
 pub mod probe;
 pub mod recover;
+pub mod recover_action;
+pub mod recover_plan;
 pub mod replace;
 pub mod rules;
 pub mod setup;
