@@ -3,8 +3,8 @@
 //! drop the last commits — stale channel state), but there is no dm-snapshot overlay to take
 //! the replay's writes. lnraid explains the trade-off and asks: with a typed `yes` (or
 //! `--yes`), it copies the survivor's whole image onto the destination media first and lets
-//! the journal replay into that copy; the survivor is only read. Pure: the decision, the
-//! words, and the plan the dry run shows.
+//! the journal replay into that copy; the survivor is only read. Pure: the decision and the
+//! words (the plan's `image` step: src/backend/md/recover_plan.rs).
 //!
 //! May not: replay onto the survivor, use `noload`/`norecovery`, or ask without a terminal
 //! (no terminal and no `--yes` refuses).
@@ -12,7 +12,6 @@
 use std::path::Path;
 
 use crate::exec::Cmd;
-use crate::plan::{Action, Plan, Step, Tag};
 use crate::types::Bytes;
 
 /// What the operator said.
@@ -102,48 +101,6 @@ pub fn image_cmd(source: &str, image: &Path) -> Cmd {
     )
 }
 
-/// What the dry run shows for (2), with the loop device as `LOOP` (the kernel picks it).
-pub fn plan_image_copy(source: &str, image: &Path, mountpoint: &Path, fstype: &str) -> Plan {
-    let mp = mountpoint.to_string_lossy().into_owned();
-    let steps = vec![
-        Step::new(
-            "image",
-            Tag::Long,
-            format!("after you typed yes: copy the survivor {source} into {} (the survivor is only read)", image.display()),
-            vec![Action::Run { cmd: image_cmd(source, image) }],
-        ),
-        Step::new(
-            "loop",
-            Tag::Safe,
-            "attach the image as a loop device",
-            vec![Action::Run {
-                cmd: Cmd::mutating("losetup", ["--find", "--show", &image.to_string_lossy()]),
-            }],
-        ),
-        Step::new(
-            "mount",
-            Tag::Safe,
-            "mount the copy read-only: the kernel replays the journal into the copy, never the survivor",
-            vec![Action::Run {
-                cmd: Cmd::mutating("mount", ["-t", fstype, "-o", "ro,nodev,nosuid,noexec", "LOOP", &mp]),
-            }],
-        ),
-        Step::new(
-            "cleanup",
-            Tag::Safe,
-            "after the copy-out: unmount, detach the loop device, delete the image",
-            vec![
-                Action::Run { cmd: Cmd::mutating("umount", [mp.as_str()]) },
-                Action::Run { cmd: Cmd::mutating("losetup", ["-d", "LOOP"]) },
-            ],
-        ),
-    ];
-    Plan::new(
-        format!("Without device-mapper: replay the journal on a copy of {source}"),
-        steps,
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,29 +139,5 @@ mod tests {
             decide(Consent::Given, image_needs(GIB) - 1, GIB),
             Decision::Refuse(_)
         ));
-    }
-
-    #[test]
-    fn the_plan_reads_the_survivor_and_never_uses_noload() {
-        let p = plan_image_copy(
-            "/dev/md/lnraid-recover",
-            Path::new("/media/usb/.lnraid-recover-image-1"),
-            Path::new("/run/lnraid/recover-ab"),
-            "ext4",
-        );
-        let text = crate::plan::render_plan(&p);
-        assert!(text.contains("$ dd if=/dev/md/lnraid-recover of=/media/usb/.lnraid-recover-image-1 bs=4M conv=fsync status=none"), "{text}");
-        assert!(
-            text.contains("$ mount -t ext4 -o ro,nodev,nosuid,noexec LOOP /run/lnraid/recover-ab"),
-            "{text}"
-        );
-        for c in p.commands() {
-            let l = c.to_string();
-            assert!(
-                !l.contains("noload") && !l.contains("norecovery") && !l.contains("--readwrite"),
-                "{l}"
-            );
-        }
-        assert!(question(Path::new("/x"), GIB).contains("copy the survivor to /x"));
     }
 }

@@ -15,7 +15,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 
 use super::Walker;
-use crate::backend::md::recover::{RECOVER_NAME, OVERLAY_NAME};
+use crate::backend::md::recover::{OVERLAY_NAME, RECOVER_NAME};
 use crate::backend::md::recover_action::MdRecoverAction as M;
 use crate::exec::Cmd;
 use crate::types::DevPath;
@@ -30,12 +30,18 @@ pub fn apply(w: &Walker, a: &M) -> Result<()> {
             run(w, a)
         }
         M::NewFile { path, bytes } => new_file(path, *bytes),
-        M::Overlay { origin, sectors, .. } => {
-            let out = w
-                .runner
-                .run_ok(&Cmd::read_only("blockdev", ["--getsz", &origin.to_string()]))?;
+        M::Overlay {
+            origin, sectors, ..
+        } => {
+            let out = w.runner.run_ok(&Cmd::read_only(
+                "blockdev",
+                ["--getsz", &origin.to_string()],
+            ))?;
             let now: u64 = out.stdout.trim().parse().with_context(|| {
-                format!("blockdev --getsz {origin}: unreadable size {:?}", out.stdout.trim())
+                format!(
+                    "blockdev --getsz {origin}: unreadable size {:?}",
+                    out.stdout.trim()
+                )
             })?;
             if now != *sectors {
                 bail!("{origin} has {now} sectors, not {sectors} as planned: not the array the plan was made for; no overlay made");
@@ -50,7 +56,10 @@ pub fn apply(w: &Walker, a: &M) -> Result<()> {
             Ok(())
         }
         M::DetachLoop { loopdev, file } => {
-            let q = Cmd::read_only("losetup", ["--noheadings", "--output", "BACK-FILE", loopdev]);
+            let q = Cmd::read_only(
+                "losetup",
+                ["--noheadings", "--output", "BACK-FILE", loopdev],
+            );
             let back = match w.runner.output(&q) {
                 Ok(o) if o.status.success() => o.stdout.trim().to_string(),
                 _ => String::new(),
@@ -58,7 +67,10 @@ pub fn apply(w: &Walker, a: &M) -> Result<()> {
             if backed_by(&back, file) {
                 run(w, a)?;
             } else if !back.is_empty() {
-                tracing::warn!("{loopdev} is backed by {back}, not by {}: left alone", file.display());
+                tracing::warn!(
+                    "{loopdev} is backed by {back}, not by {}: left alone",
+                    file.display()
+                );
             }
             Ok(())
         }
@@ -118,6 +130,5 @@ fn new_file(path: &Path, bytes: u64) -> Result<()> {
 fn backed_by(back: &str, file: &Path) -> bool {
     let back = back.trim_end_matches(" (deleted)");
     !back.is_empty()
-        && (Path::new(back) == file
-            || fs::canonicalize(file).is_ok_and(|c| c == Path::new(back)))
+        && (Path::new(back) == file || fs::canonicalize(file).is_ok_and(|c| c == Path::new(back)))
 }

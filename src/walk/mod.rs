@@ -19,8 +19,8 @@
 //! done), plus read-only probes.
 
 mod apply;
-mod apply_ops;
 mod apply_md_recover;
+mod apply_ops;
 mod apply_recover;
 pub mod fresh;
 pub mod journal;

@@ -1,7 +1,8 @@
 //! recover's journal: the plan is walked with `<state dir>/recover-journal.json`, so a run
 //! that is killed is found by the next one, which cleans up after it (its private read-only
 //! mount unmounted, the empty mountpoint removed; DEST's unfinished staging copy is then
-//! refused by name) before starting afresh. A walk that fails is cleaned up at once. The
+//! refused by name; md's overlay, loop device and read-only assembly taken down by the
+//! plan's own teardown steps, read from the journal) before starting afresh. A walk that fails is cleaned up at once. The
 //! journal of a finished recover is kept as `recover-<uuid>-done.json`.
 //!
 //! May not: resume a copy-out half done (its staging copy was never verified: the next run
@@ -12,7 +13,7 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::exec::Runner;
-use crate::plan::recover::{unmount_step, RecoverRequest, JOURNAL};
+use crate::plan::recover::{teardown_of, RecoverRequest, JOURNAL};
 use crate::plan::{Plan, Step};
 use crate::types::FsUuid;
 use crate::walk::{walk, Journal, JournalState, RealMachine, Walker};
@@ -52,7 +53,7 @@ pub fn walk_recover(
             Ok(())
         }
         Err(e) => {
-            if let Err(c) = clean(runner, &mp) {
+            if let Err(c) = clean(runner, plan) {
                 tracing::warn!("{c:#}");
             }
             j.state = JournalState::Aborted;
@@ -87,30 +88,31 @@ pub fn clean_interrupted(runner: &dyn Runner, state_dir: &Path, dry_run: bool) -
         return Ok(());
     }
     println!(
-        "An interrupted `lnraid recover` (stopped at {at}, copying into {}) left its read-only mount {}: unmounting it (nothing was written through it).",
+        "An interrupted `lnraid recover` (stopped at {at}, copying into {}) left its read-only mount {}: unmounting it and taking down what it set up (nothing was written through it).",
         j.request.dest.display(),
         mp.display()
     );
-    clean(runner, mp)?;
+    clean(runner, &j.plan)?;
     j.archive(&format!("recover-{}-interrupted.json", j.request.fs_uuid))?;
     Ok(())
 }
 
-/// Unmounts `mp` if mounted and removes the empty directory: the plan's own unmount step,
-/// walked on its own (in memory).
-fn clean(runner: &dyn Runner, mp: &Path) -> Result<()> {
-    let plan = Plan::new("clean up recover's read-only mount", vec![unmount_step(mp)]);
-    let mut j = Journal::new(None, (), plan.clone());
+/// Walks the plan's own cleanup steps (`unmount`, md's `teardown`) in memory: each undoes
+/// only what is there.
+fn clean(runner: &dyn Runner, plan: &Plan) -> Result<()> {
+    let clean = teardown_of(plan);
+    let mp = mountpoint_of(plan);
+    let mut j = Journal::new(None, (), clean.clone());
     walk(
         &Walker::new(runner, &RealMachine),
         &mut j,
-        &plan,
-        &|_, _| {
+        &clean,
+        &|_, step| {
             format!(
-            "could not remove the read-only mount {}; it is read-only, nothing is at risk: run `umount {}` and then `rmdir {}`",
-            mp.display(),
-            crate::exec::quote_path(mp),
-            crate::exec::quote_path(mp)
+            "could not finish recover's cleanup (step '{}'); nothing is at risk, the mount is read-only: run `umount {}`, `rmdir {}`, and the remaining commands of `lnraid recover --dry-run`'s unmount/teardown steps",
+            step.id,
+            crate::exec::quote_path(&mp),
+            crate::exec::quote_path(&mp)
         )
         },
     )

@@ -15,7 +15,6 @@ mod journal;
 mod md;
 mod md_image;
 mod report;
-mod romount;
 mod say;
 
 use std::fs;

@@ -10,7 +10,9 @@
 //! `noload`/`norecovery` would drop the last committed transactions — for lightningd, stale
 //! channel state. So the journal is replayed onto a dm-snapshot overlay: writes land in a
 //! copy-on-write file on the destination media, the survivor is never written. Without
-//! device-mapper, lnraid explains the trade-off and stops; it never uses `noload`.
+//! device-mapper, lnraid explains the trade-off and, once the operator agreed, replays into a
+//! `dd` image of the survivor on the destination media; it never uses `noload`. The plan is
+//! src/backend/md/recover_plan.rs.
 
 use crate::exec::Cmd;
 use crate::probe::mdadm::Examine;
@@ -43,6 +45,15 @@ impl Candidate {
                 .map(|(_, v)| v.clone()),
         })
     }
+}
+
+/// The assembled array's length in 512-byte sectors, from the superblock's
+/// `Array Size : N KiB (...)` (the dm overlay's table length).
+pub fn array_sectors(e: &Examine) -> Option<u64> {
+    let (_, v) = e.fields.iter().find(|(k, _)| k == "Array Size")?;
+    let kib: u64 = v.split_whitespace().next()?.parse().ok()?;
+    v.split_whitespace().nth(1).filter(|u| *u == "KiB")?;
+    Some(kib * 2)
 }
 
 /// The survivor and the stale members (fewer events: never used).
@@ -150,6 +161,7 @@ mod tests {
         let c = Candidate::from_examine(DevPath::new("/dev/vda"), &e).unwrap();
         assert_eq!(c.events, 17);
         assert_eq!(c.update_time.as_deref(), Some("Sat Nov 21 12:58:37 2026"));
+        assert_eq!(array_sectors(&e), Some(64512 * 2));
         assert_eq!(
             overlay_table(&DevPath::new("/dev/md127"), 2048, "/dev/loop0"),
             "0 2048 snapshot /dev/md127 /dev/loop0 N 8"

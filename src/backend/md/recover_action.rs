@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::recover::{assemble_cmd, overlay_create_cmd, overlay_remove_cmd, overlay_table, stop_cmd};
+use super::recover::{
+    assemble_cmd, overlay_create_cmd, overlay_remove_cmd, overlay_table, stop_cmd,
+};
 use crate::exec::{quote_path, Cmd};
 use crate::types::DevPath;
 

@@ -75,7 +75,14 @@ pub struct MdRecover {
 pub fn mount_cmd(dev: &str, mp: &Path) -> Cmd {
     Cmd::mutating(
         "mount",
-        ["-t", super::FSTYPE, "-o", MOUNT_OPTIONS, dev, &mp.to_string_lossy()],
+        [
+            "-t",
+            super::FSTYPE,
+            "-o",
+            MOUNT_OPTIONS,
+            dev,
+            &mp.to_string_lossy(),
+        ],
     )
 }
 
@@ -103,11 +110,19 @@ pub fn plan_md_recover(r: &MdRecover) -> Plan {
                 vec![mkdir, Action::Run { cmd: bind_ro_cmd(mountpoint, &mp) }, prove],
             );
             let mut steps = vec![step];
-            steps.extend(copy_and_unmount_steps(copy_out(r, MountKind::Existing, "bind,ro")));
+            steps.extend(copy_and_unmount_steps(copy_out(
+                r,
+                MountKind::Existing,
+                "bind,ro",
+            )));
             return plan(r, steps);
         }
         MdSource::Running { device, sectors } => (device.clone(), *sectors, vec![]),
-        MdSource::Stopped { survivor, stale, sectors } => {
+        MdSource::Stopped {
+            survivor,
+            stale,
+            sectors,
+        } => {
             let stale: Vec<String> = stale
                 .iter()
                 .map(|s| format!("{} (events {} < {})", s.device, s.events, survivor.events))
@@ -120,10 +135,22 @@ pub fn plan_md_recover(r: &MdRecover) -> Plan {
             let step = Step::new(
                 "assemble",
                 Tag::Safe,
-                format!("assemble the survivor {} (events {}, the highest) read-only as {}{note}", survivor.device, survivor.events, super::array_path(RECOVER_NAME)),
-                vec![Action::MdRecover(M::Assemble { survivor: survivor.device.clone(), events: survivor.events })],
+                format!(
+                    "assemble the survivor {} (events {}, the highest) read-only as {}{note}",
+                    survivor.device,
+                    survivor.events,
+                    super::array_path(RECOVER_NAME)
+                ),
+                vec![Action::MdRecover(M::Assemble {
+                    survivor: survivor.device.clone(),
+                    events: survivor.events,
+                })],
             );
-            (DevPath::new(super::array_path(RECOVER_NAME)), *sectors, vec![step])
+            (
+                DevPath::new(super::array_path(RECOVER_NAME)),
+                *sectors,
+                vec![step],
+            )
         }
     };
     let (dev, how) = match &r.overlay {
@@ -139,7 +166,10 @@ pub fn plan_md_recover(r: &MdRecover) -> Plan {
                     Action::Run { cmd: Cmd::mutating("dmsetup", ["mknodes", OVERLAY_NAME]) },
                 ],
             ));
-            (overlay_dev(), "ro (ext4 journal replayed onto a dm-snapshot overlay)")
+            (
+                overlay_dev(),
+                "ro (ext4 journal replayed onto a dm-snapshot overlay)",
+            )
         }
         Overlay::Image { image, loopdev } => {
             steps.push(Step::new(
@@ -152,7 +182,10 @@ pub fn plan_md_recover(r: &MdRecover) -> Plan {
                     Action::Run { cmd: attach_cmd(loopdev, image) },
                 ],
             ));
-            (loopdev.clone(), "ro (ext4 journal replayed into an image copy of the survivor)")
+            (
+                loopdev.clone(),
+                "ro (ext4 journal replayed into an image copy of the survivor)",
+            )
         }
     };
     steps.push(Step::new(
@@ -161,14 +194,22 @@ pub fn plan_md_recover(r: &MdRecover) -> Plan {
         format!("mount {dev} read-only on a private temporary mountpoint: ext4 replays its journal below it, never on the survivor (never noload)"),
         vec![mkdir, Action::Run { cmd: mount_cmd(&dev, &mp) }, prove],
     ));
-    steps.extend(copy_and_unmount_steps(copy_out(r, MountKind::Temporary, how)));
+    steps.extend(copy_and_unmount_steps(copy_out(
+        r,
+        MountKind::Temporary,
+        how,
+    )));
     steps.push(teardown(r));
     plan(r, steps)
 }
 
 fn plan(r: &MdRecover, steps: Vec<Step>) -> Plan {
     Plan::new(
-        format!("Recover the node's files from the md array (filesystem {}) to {}", r.fs_uuid, r.dest.display()),
+        format!(
+            "Recover the node's files from the md array (filesystem {}) to {}",
+            r.fs_uuid,
+            r.dest.display()
+        ),
         steps,
     )
 }
@@ -184,7 +225,10 @@ fn teardown(r: &MdRecover) -> Step {
         }
         Overlay::Image { image, loopdev } => (image, loopdev),
     };
-    actions.push(Action::MdRecover(M::DetachLoop { loopdev: loopdev.clone(), file: file.clone() }));
+    actions.push(Action::MdRecover(M::DetachLoop {
+        loopdev: loopdev.clone(),
+        file: file.clone(),
+    }));
     actions.push(Action::MdRecover(M::RemoveFile { path: file.clone() }));
     if matches!(r.source, MdSource::Stopped { .. }) {
         actions.push(Action::MdRecover(M::StopAssembly));
@@ -214,7 +258,11 @@ fn copy_out(r: &MdRecover, kind: MountKind, options: &str) -> CopyOut {
             survivors: r
                 .members
                 .iter()
-                .map(|m| Member { devid: None, path: m.device.to_string(), uuid_sub: None })
+                .map(|m| Member {
+                    devid: None,
+                    path: m.device.to_string(),
+                    uuid_sub: None,
+                })
                 .collect(),
             missing_devids: Vec::new(),
         },
