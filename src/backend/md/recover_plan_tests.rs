@@ -19,8 +19,8 @@ pub(crate) fn cand(dev: &str, events: u64) -> Candidate {
 pub(crate) fn input(stopped: bool, dm: bool, anchor: &Path, mp: &Path) -> MdRecover {
     let source = if stopped {
         MdSource::Stopped {
-            survivor: cand("/dev/vda", 40),
-            stale: vec![cand("/dev/vdb", 25)],
+            survivor: cand("/dev/vda", 17),
+            stale: vec![cand("/dev/vdb", 9)],
             sectors: 129024,
         }
     } else {
@@ -44,7 +44,7 @@ pub(crate) fn input(stopped: bool, dm: bool, anchor: &Path, mp: &Path) -> MdReco
         source,
         overlay,
         fs_uuid: FsUuid::parse(FS).unwrap(),
-        members: vec![cand("/dev/vda", 40), cand("/dev/vdb", 25)],
+        members: vec![cand("/dev/vda", 17), cand("/dev/vdb", 9)],
         dest: anchor.join("rescued"),
         dir_name: None,
         all: false,
@@ -91,10 +91,10 @@ fn stopped_array_with_dm_assembles_read_only_and_tears_everything_down() {
     );
     let text = crate::plan::render_plan(&p);
     assert!(
-        text.contains("stale, never used: /dev/vdb (events 25 < 40)"),
+        text.contains("stale, never used: /dev/vdb (events 9 < 17)"),
         "{text}"
     );
-    assert!(text.contains("events must still be 40"), "{text}");
+    assert!(text.contains("events must still be 17"), "{text}");
     for l in cmds(&p) {
         assert!(
             !l.contains("--force")

@@ -30,6 +30,15 @@ const EVERY_MUTATING_COMMAND: &[(&str, Case)] = &[
     ("maintain balance", || ops::balance().run()),
     ("schedule install", || ops::install().run()),
     ("schedule remove", || ops::remove().run()),
+    ("recover", super::recover::dry_run_case),
+    (
+        "recover (md, stopped, dm overlay)",
+        super::md_recover::stopped_dm_case,
+    ),
+    (
+        "recover (md, running, no dm: image)",
+        super::md_recover::running_image_case,
+    ),
 ];
 
 #[test]

@@ -5,6 +5,7 @@
 
 mod abort;
 mod dry_run;
+mod md_recover;
 mod ops;
 mod recover;
 mod replace;
