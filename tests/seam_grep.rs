@@ -18,25 +18,12 @@ const PATTERNS: [&str; 4] = [
     "\"-t\", \"btrfs\"",
 ];
 
-const LEGACY: [&str; 13] = [
+// The recover helper moves these behind the seam with recover's move onto the executor.
+const LEGACY: [&str; 4] = [
     "src/app/recover/dest.rs",
     "src/app/recover/discover.rs",
     "src/app/recover/mount.rs",
     "src/app/recover/leftover.rs",
-    "src/app/setup/preflight.rs",
-    "src/plan/target.rs",
-    // doctor's disk audit (issue 12, merged from main): compares mounts by fstype itself.
-    "src/doctor/disks.rs",
-    // members.rs (merged from main): per-member history of btrfs arrays.
-    "src/members.rs",
-    "src/policy/graph.rs",
-    "src/policy/mod.rs",
-    "src/status/fstab_check.rs",
-    "src/status/gather.rs",
-    // drill (issue 13): asks /proc/filesystems whether this kernel has btrfs at all before it
-    // rehearses on it; a kernel capability, not the backend of an array. To move behind the
-    // seam with the rest of this list.
-    "src/app/drill/mod.rs",
 ];
 
 fn walk(dir: &Path, out: &mut Vec<String>) {

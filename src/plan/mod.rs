@@ -134,6 +134,9 @@ pub enum Action {
     UnSchedule {
         schedule: crate::schedule::SetupSchedule,
     },
+    /// An md array action (stop, zero own superblock, assemble, mdadm.conf undo): data in
+    /// the md backend, mechanics in src/walk/apply_md.rs.
+    Md(crate::backend::md::action::MdAction),
 }
 
 impl Action {
@@ -152,6 +155,7 @@ impl Action {
             Action::Umount { mountpoint } => Some(umount_cmd(mountpoint)),
             Action::WipeOwn { device, .. } => Some(wipe_cmd(device)),
             Action::MakeMutable { path } => Some(chattr_cmd("-i", path)),
+            Action::Md(a) => a.command(),
             _ => None,
         }
     }

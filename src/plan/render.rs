@@ -36,6 +36,10 @@ pub fn render_plan(plan: &Plan) -> String {
                     writeln!(out, "      $ {cmd}\n        (only if blkid -p shows it carrying {fs_uuid})")
                 }
                 Action::BtrfsReplace { cmd, .. } => writeln!(out, "      $ {cmd}"),
+                Action::Md(m) => match m.command() {
+                    Some(cmd) => writeln!(out, "      $ {cmd}\n        ({})", m.describe()),
+                    None => writeln!(out, "      {}", m.describe()),
+                },
                 Action::RemoveOwnFile { path, .. } => writeln!(out, "      remove {} (if unchanged since lnraid wrote it)", crate::exec::quote_path(path)),
                 Action::FstabRemove { path, mountpoint } => writeln!(out, "      edit {}: remove lnraid's line for {}", crate::exec::quote_path(path), crate::exec::quote_path(mountpoint)),
                 Action::RestoreDir { dir, link_target, aside } => writeln!(
