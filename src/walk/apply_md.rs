@@ -17,8 +17,8 @@ use crate::types::DevPath;
 
 pub fn apply(w: &Walker, a: &MdAction) -> Result<()> {
     match a {
-        MdAction::Stop { md_uuid, .. } => {
-            for dev in running_with(w.runner, Path::new("/sys"), md_uuid) {
+        MdAction::Stop { array, md_uuid } => {
+            for dev in running_with(w.runner, array, Path::new("/sys"), md_uuid) {
                 w.runner.run_ok(&stop_cmd(&dev.to_string()))?;
                 say(&format!("stopped md array {dev} (UUID {md_uuid})"));
             }
@@ -29,7 +29,7 @@ pub fn apply(w: &Walker, a: &MdAction) -> Result<()> {
             md_uuid,
             members,
         } => {
-            if running_with(w.runner, Path::new("/sys"), md_uuid).is_empty() {
+            if running_with(w.runner, array, Path::new("/sys"), md_uuid).is_empty() {
                 w.runner.run_ok(&assemble_cmd(array, md_uuid, members))?;
                 say(&format!("assembled {array} (UUID {md_uuid})"));
             }
@@ -47,11 +47,27 @@ fn same_uuid(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
-/// The assembled md arrays (`/dev/md127`) whose md UUID is `md_uuid`.
-pub fn running_with(runner: &dyn Runner, sys_root: &Path, md_uuid: &str) -> Vec<DevPath> {
-    list_arrays(sys_root)
+/// The assembled md arrays whose md UUID is `md_uuid`: `array` (`/dev/md/lnraid`, the name
+/// setup gave it) and every array sysfs lists (`/dev/md127`: a reboot may have assembled it
+/// under another name), each asked `mdadm --detail --export` — by UUID, never by name alone.
+pub fn running_with(
+    runner: &dyn Runner,
+    array: &str,
+    sys_root: &Path,
+    md_uuid: &str,
+) -> Vec<DevPath> {
+    let named = DevPath::new(array);
+    let by_name = std::fs::canonicalize(named.as_path()).ok();
+    let mut candidates = vec![named.clone()];
+    candidates.extend(
+        list_arrays(sys_root)
+            .into_iter()
+            .map(|k| DevPath::new(format!("/dev/{k}")))
+            // The named link resolves to one of these: ask once.
+            .filter(|d| by_name.as_deref() != Some(d.as_path())),
+    );
+    candidates
         .into_iter()
-        .map(|k| DevPath::new(format!("/dev/{k}")))
         .filter(|dev| {
             runner
                 .output(&detail_export_cmd(dev))

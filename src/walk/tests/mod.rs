@@ -4,6 +4,7 @@
 //! real SQLite database) in a temp dir; only devices and mounts are fake.
 
 mod abort;
+mod md;
 mod replace;
 mod setup;
 
