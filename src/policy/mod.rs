@@ -45,9 +45,27 @@ pub enum Protected {
 pub const DEFAULT_MIN_SIZE: Bytes = Bytes(Bytes::GIB);
 
 /// The environment variable that lowers (or raises) the minimum member size for every command
-/// and for the executor's re-checks alike (small test disks in the VM tier; `devices
-/// --min-size` reads it too). Unset or unparsable: [`DEFAULT_MIN_SIZE`].
+/// and for the executor's re-checks alike. A TEST/REHEARSAL knob (the VM tier's 256M disks,
+/// `lnraid drill`), never silently active: every command announces it on stderr while it is
+/// set ([`min_size_override`], called by `app::run`), and an unparsable value is an error
+/// there, not the default. Unset: [`DEFAULT_MIN_SIZE`].
 pub const MIN_SIZE_ENV: &str = "LNRAID_MIN_SIZE";
+
+/// The warning every command prints while [`MIN_SIZE_ENV`] is set (`Ok(None)`: unset), or why
+/// its value is not a size.
+pub fn min_size_override() -> Result<Option<String>, String> {
+    let Ok(v) = std::env::var(MIN_SIZE_ENV) else {
+        return Ok(None);
+    };
+    match Bytes::parse_human(&v) {
+        Some(b) => Ok(Some(format!(
+            "{MIN_SIZE_ENV}={v} is set: devices down to {b} are accepted as members (default {DEFAULT_MIN_SIZE}); a test/rehearsal setting — unset it on a real machine"
+        ))),
+        None => Err(format!(
+            "{MIN_SIZE_ENV}={v:?} is not a size (e.g. 256M, 2G); unset it to use the default {DEFAULT_MIN_SIZE}"
+        )),
+    }
+}
 
 fn min_size_from_env() -> Bytes {
     std::env::var(MIN_SIZE_ENV)
