@@ -554,6 +554,10 @@ pub struct ReplaceArgs {
     /// Erase existing signatures on the new device. Never overrides a device in use.
     #[arg(long)]
     pub wipe: bool,
+    /// As for setup: accept a loop device on a disk shared with the node's directory or
+    /// another member (rehearsals on throwaway loop devices only). Never a file on the array.
+    #[arg(long, env = "LNRAID_ALLOW_LOOP_ON_SHARED_DISK", hide_short_help = true, value_parser = clap::builder::BoolishValueParser::new())]
+    pub allow_loop_on_shared_disk: bool,
     /// Print the plan and change nothing.
     #[arg(long)]
     pub dry_run: bool,

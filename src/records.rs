@@ -1,8 +1,15 @@
-//! Records of maintenance runs (`lnraid maintain`), kept in the state dir so `status`,
-//! `schedule show` and `monitor` can say when each job last ran and how it ended.
+//! The typed records of the state dir, and the one place that reads them for reports.
 //!
-//! Layout: `<state_dir>/records/<fsuuid>/<job>.json`, one file per job, replaced atomically
-//! on every run. The shape is [`JobRecord`]; add fields, never rename.
+//! - Maintenance runs (`lnraid maintain`), so `status`, `schedule show` and `monitor` can say
+//!   when each job last ran and how it ended: `<state_dir>/records/<fsuuid>/<job>.json`, one
+//!   file per job, replaced atomically on every run. The shape is [`JobRecord`]; add fields,
+//!   never rename.
+//! - The walked plans' journals (`setup-journal.json`, `replace-journal.json`, the archived
+//!   `setup-<uuid>-done.json`) are [`crate::walk::Journal`]s, read here through their own
+//!   types ([`unfinished`], [`setup_done`]) — never as untyped JSON, so a renamed field is a
+//!   compile error, not a silently empty report.
+//!
+//! May not: write a journal (only the walk does), or read the node's files.
 
 use std::path::{Path, PathBuf};
 
@@ -91,6 +98,64 @@ pub fn read_record(state_dir: &Path, uuid: &FsUuid, job: Job) -> Result<Option<J
     }
 }
 
+/// A setup or replace of this filesystem whose journal is still in the state dir: it did not
+/// finish (interrupted or failed). `step` is the step it stopped in, or "after <last done>".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unfinished {
+    pub command: &'static str,
+    pub step: String,
+}
+
+fn stopped_at<R>(j: &crate::walk::Journal<R>) -> String {
+    j.started.clone().unwrap_or_else(|| {
+        format!(
+            "after {}",
+            j.completed.last().map_or("the start", String::as_str)
+        )
+    })
+}
+
+/// The unfinished setup/replace runs of `uuid`. A journal that cannot be read (damaged, or of
+/// another lnraid version) is an error naming the file, never "nothing unfinished".
+pub fn unfinished(state_dir: &Path, uuid: &FsUuid) -> (Vec<Unfinished>, Vec<String>) {
+    use crate::walk::JournalState;
+    let (mut out, mut errors) = (Vec::new(), Vec::new());
+    let replace = crate::app::replace::execute::journal_path(state_dir);
+    match crate::app::replace::execute::ReplaceJournal::load(&replace) {
+        Ok(Some(j)) if j.request.uuid == *uuid && j.state != JournalState::Done => {
+            out.push(Unfinished {
+                command: "replace",
+                step: stopped_at(&j),
+            })
+        }
+        Ok(_) => {}
+        Err(e) => errors.push(format!("{e:#}")),
+    }
+    let setup = crate::app::setup::journal_path(state_dir);
+    match crate::app::setup::SetupJournal::load(&setup) {
+        Ok(Some(j)) if j.request.fs_uuid == *uuid && j.state != JournalState::Done => {
+            out.push(Unfinished {
+                command: "setup",
+                step: stopped_at(&j),
+            })
+        }
+        Ok(_) => {}
+        Err(e) => errors.push(format!("{e:#}")),
+    }
+    (out, errors)
+}
+
+/// The request of the finished setup of `uuid` (its archived journal), if there is one: the
+/// profile, the node's directory, when the array was made.
+pub fn setup_done(
+    state_dir: &Path,
+    uuid: &FsUuid,
+) -> Result<Option<crate::plan::setup::SetupRequest>> {
+    let p =
+        crate::app::setup::record_path(state_dir, uuid.as_str(), crate::walk::JournalState::Done);
+    Ok(crate::app::setup::SetupJournal::load(&p)?.map(|j| j.request))
+}
+
 pub fn now_unix() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -121,5 +186,61 @@ mod tests {
         assert_eq!(read_record(t.path(), &uuid, Job::Scrub).unwrap(), Some(r));
         std::fs::write(record_path(t.path(), &uuid, Job::Scrub), "{").unwrap();
         assert!(read_record(t.path(), &uuid, Job::Scrub).is_err());
+    }
+
+    /// The typed journal readers: an interrupted setup is reported with its step, a finished
+    /// one is not; another filesystem's journal is not ours; a damaged journal is an error,
+    /// never "nothing unfinished"; the archived record gives the request back.
+    #[test]
+    fn journals_read_typed() {
+        use crate::app::setup::{journal_path, record_path, SetupJournal};
+        use crate::walk::JournalState;
+        let t = tempfile::tempdir().unwrap();
+        let req = crate::plan::tests::req(false);
+        let uuid = req.fs_uuid.clone();
+        let other = FsUuid::parse("00000000-1111-2222-3333-444455556666").unwrap();
+        assert_eq!(unfinished(t.path(), &uuid), (vec![], vec![]));
+        assert!(setup_done(t.path(), &uuid).unwrap().is_none());
+        let plan = crate::plan::setup::plan_setup(&req, "");
+        let mut j = SetupJournal::new(Some(journal_path(t.path())), req.clone(), plan);
+        j.completed = vec!["wipe".into(), "mkfs".into()];
+        j.started = Some("scan".into());
+        j.save().unwrap();
+        let (u, e) = unfinished(t.path(), &uuid);
+        assert!(e.is_empty(), "{e:?}");
+        assert_eq!(
+            u,
+            [Unfinished {
+                command: "setup",
+                step: "scan".into()
+            }]
+        );
+        j.started = None;
+        j.save().unwrap();
+        assert_eq!(unfinished(t.path(), &uuid).0[0].step, "after mkfs");
+        assert!(
+            unfinished(t.path(), &other).0.is_empty(),
+            "another array's journal"
+        );
+        j.state = JournalState::Done;
+        j.save().unwrap();
+        assert!(unfinished(t.path(), &uuid).0.is_empty());
+        j.archive(
+            record_path(t.path(), uuid.as_str(), JournalState::Done)
+                .file_name()
+                .unwrap()
+                .to_str()
+                .unwrap(),
+        )
+        .unwrap();
+        let r = setup_done(t.path(), &uuid).unwrap().unwrap();
+        assert_eq!(r.lightning_dir, req.lightning_dir);
+        assert_eq!(r.profile, req.profile);
+        std::fs::write(journal_path(t.path()), "{").unwrap();
+        let (u, e) = unfinished(t.path(), &uuid);
+        assert!(
+            u.is_empty() && e.len() == 1 && e[0].contains("damaged"),
+            "{e:?}"
+        );
     }
 }

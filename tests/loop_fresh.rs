@@ -127,20 +127,61 @@ fn a_commit_during_verify_waits_on_the_lock_and_the_published_copy_is_the_latest
     assert!(!has_commit(&new_home(&env).join("lightningd.sqlite3")));
 }
 
-/// With a hot journal (the node crashed mid-transaction), even a writer that fails on the
-/// lock touches the journal (SQLite, as root, re-owns it: its ctime changes). lnraid cannot
-/// tell that from a write, so it refuses to publish: DIR intact, the file named.
+/// With a hot journal (the node crashed mid-transaction), a writer that fails on the lock
+/// still touches the journal (SQLite, as root, re-owns it: only its ctime moves). That is not
+/// a change of the node's state (the database file is untouched): setup publishes, and the
+/// published copy is exactly the original, hot journal included, without the refused commit.
 #[test]
-fn a_writer_touching_a_hot_journal_during_verify_stops_setup_with_dir_intact() {
-    let _lock = device_test!("a_writer_touching_a_hot_journal_during_verify");
+fn a_writer_bouncing_off_the_lock_on_a_hot_journal_is_no_false_alarm() {
+    let _lock = device_test!("a_writer_bouncing_off_the_lock_on_a_hot_journal");
     let env = Env::small("fresh-hot");
     let db = env.dir.join("lightningd.sqlite3");
+    let journal = env.dir.join("lightningd.sqlite3-journal");
+    let ctime = |p: &Path| std::os::unix::fs::MetadataExt::ctime_nsec(&fs::metadata(p).unwrap());
+    let mut moved = None;
     let out = setup_paused(&env, "copy", || {
+        let before = ctime(&journal);
         assert!(commit(&db, 500).is_err(), "locked");
+        moved = Some(before != ctime(&journal));
     });
-    assert!(!out.status.success());
+    assert!(out.status.success(), "{}{}", out.stdout, out.stderr);
+    println!("the refused writer moved the journal's ctime: {moved:?}");
+    let aside = fs::read_dir(env.dir.parent().unwrap())
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().contains(".pre-lnraid-"))
+        .unwrap()
+        .path();
+    for f in ["lightningd.sqlite3", "lightningd.sqlite3-journal"] {
+        assert_eq!(
+            fs::read(new_home(&env).join(f)).unwrap(),
+            fs::read(aside.join(f)).unwrap(),
+            "{f}: the published copy is the original"
+        );
+    }
+}
+
+/// The other direction: the journal's exception never covers the database itself. A write
+/// to the database file next to a hot journal (its mtime moves) stops setup, DIR intact.
+#[test]
+fn a_database_write_next_to_a_hot_journal_is_still_caught() {
+    let _lock = device_test!("a_database_write_next_to_a_hot_journal");
+    let env = Env::small("fresh-hot-db");
+    let db = env.dir.join("lightningd.sqlite3");
+    let out = setup_paused(&env, "copy", || {
+        let f = fs::File::options().write(true).open(&db).unwrap();
+        f.set_modified(std::time::SystemTime::now() + Duration::from_secs(5))
+            .unwrap();
+    });
+    assert_eq!(
+        out.status,
+        ExitStatus::Code(1),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
     assert!(
-        out.stderr.contains("lightningd.sqlite3-journal changed")
+        out.stderr.contains("lightningd.sqlite3 changed")
             && out.stderr.contains("Your node's directory is intact"),
         "{}",
         out.stderr

@@ -15,18 +15,16 @@ use array::Env;
 use common::{sh, sh_any, LoopDev, Mounted};
 use lnraid::exec::{Cmd, ExitStatus, Output, RealRunner, Runner};
 
-/// `lnraid <args>`, with the rehearsal override for loop devices on one disk set to `allow`
-/// (cargo's config sets it for every other test).
+/// `lnraid <args>`; with `allow`, the rehearsal override for loop devices on one disk is set
+/// in its environment. Without, nothing sets it (cargo's config no longer does).
 fn run(args: &[String], allow: bool) -> Output {
     let cmd = Cmd::mutating(
         env!("CARGO_BIN_EXE_lnraid"),
         args.iter().map(String::as_str),
-    )
-    .env(
-        "LNRAID_ALLOW_LOOP_ON_SHARED_DISK",
-        if allow { "1" } else { "0" },
     );
-    RealRunner.output(&cmd).unwrap()
+    RealRunner
+        .output(&if allow { common::rehearsal(cmd) } else { cmd })
+        .unwrap()
 }
 
 /// What `blkid -p` reads on each device (no cache).
@@ -94,7 +92,12 @@ impl Untouched {
 /// with `needle` in the message, and change nothing.
 fn refused(env: &Env, args: &[String], needle: &str, allow: bool, untouched: &Untouched) {
     for extra in ["--dry-run", "--yes"] {
-        let mut a = args.to_vec();
+        // Env's setup arguments carry the rehearsal flag; a strict run goes without it.
+        let mut a: Vec<String> = args
+            .iter()
+            .filter(|x| allow || *x != "--allow-loop-on-shared-disk")
+            .cloned()
+            .collect();
         a.push(extra.into());
         let out = run(&a, allow);
         assert_eq!(
@@ -275,6 +278,10 @@ fn loop_on_the_node_directory_filesystem_needs_the_rehearsal_flag() {
     let _lock = device_test!("loop_on_the_node_directory_filesystem_needs_the_rehearsal_flag");
     // The standard test array: both backing files in /tmp, on the same filesystem as DIR.
     let env = Env::small("pf-loop-shared");
+    assert!(
+        std::env::var_os(common::REHEARSAL_ENV).is_none(),
+        "the test process must not carry the rehearsal override (it used to come from .cargo/config.toml)"
+    );
     let untouched = Untouched::record(&env, &[]);
     refused(
         &env,

@@ -209,8 +209,11 @@ fn interrupted_replace_reported_by_status_and_continued() {
     args.extend(env.host_args());
     let killed = lnraid::exec::Runner::output(
         &lnraid::exec::RealRunner,
-        &lnraid::exec::Cmd::mutating(env!("CARGO_BIN_EXE_lnraid"), args.clone())
-            .env("LNRAID_FAILPOINT", "replace"),
+        &common::rehearsal(lnraid::exec::Cmd::mutating(
+            env!("CARGO_BIN_EXE_lnraid"),
+            args.clone(),
+        ))
+        .env("LNRAID_FAILPOINT", "replace"),
     )
     .unwrap();
     assert_eq!(killed.status, ExitStatus::Signal(9), "{}", killed.stderr);

@@ -672,6 +672,8 @@ impl SetupEnv {
             &uuid,
             "--schedule",
             "cron",
+            // Loop files in /tmp beside the node directory: a rehearsal.
+            "--allow-loop-on-shared-disk",
         ]
         .map(String::from)
         .to_vec();

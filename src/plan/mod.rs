@@ -14,6 +14,7 @@
 //! operator confirmed.
 
 pub mod abort;
+pub mod recover;
 mod render;
 pub mod setup;
 mod target;
@@ -137,6 +138,12 @@ pub enum Action {
     /// An md array action (stop, zero own superblock, assemble, mdadm.conf undo): data in
     /// the md backend, mechanics in src/walk/apply_md.rs.
     Md(crate::backend::md::action::MdAction),
+    /// recover: refuse to go on unless `mountpoint` is mounted read-only (`statvfs`
+    /// `ST_RDONLY`; an old `mount --bind -o ro` silently made a read-write bind). The mount
+    /// is left for the plan's unmount. (recover's hook; src/walk/apply_recover.rs)
+    RequireReadOnly { mountpoint: PathBuf },
+    /// recover: the copy-out from the read-only mount into DEST, verified, with its MANIFEST.
+    CopyOut { out: Box<recover::CopyOut> },
 }
 
 impl Action {
@@ -323,4 +330,4 @@ impl Plan {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

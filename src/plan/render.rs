@@ -55,6 +55,15 @@ pub fn render_plan(plan: &Plan) -> String {
                     }
                     Ok(())
                 }
+                // recover's actions (src/walk/apply_recover.rs)
+                Action::RequireReadOnly { mountpoint } => writeln!(out, "      check that {} is mounted read-only (statvfs), else unmount and stop", crate::exec::quote_path(mountpoint)),
+                Action::CopyOut { out: c } => writeln!(
+                    out,
+                    "      copy {}/{} -> {} (secrets 0400 from the first byte), read back and verify, write the MANIFEST; a failed copy is removed (or marked INCOMPLETE-DO-NOT-USE)",
+                    c.mountpoint.display(),
+                    c.dir_name.as_deref().unwrap_or("<node directory>"),
+                    c.dest.display()
+                ),
                 Action::MakeDir { path, mode } => writeln!(out, "      mkdir {} (mode {mode:04o})", crate::exec::quote_path(path)),
                 Action::Copy { src, dst, owner } => writeln!(
                     out,

@@ -89,9 +89,19 @@ pub struct Target {
     pub stable_ids: Vec<String>,
     /// What it carried when the operator confirmed.
     pub contents: Contents,
+    /// Confirmed with `--allow-loop-on-shared-disk`: a rehearsal loop device, which the
+    /// re-checks accept on a shared disk (never backed by a file on the array).
+    #[serde(default)]
+    pub rehearsal: bool,
 }
 
 impl Target {
+    /// Records the rehearsal consent (`--allow-loop-on-shared-disk`) given at confirmation.
+    pub fn rehearsal(mut self, allowed: bool) -> Target {
+        self.rehearsal = allowed;
+        self
+    }
+
     pub fn new(
         given: PathBuf,
         dev: &BlockDev,
@@ -107,6 +117,7 @@ impl Target {
             serial: dev.serial.clone(),
             stable_ids,
             contents: identity.map(Contents::of).unwrap_or_default(),
+            rehearsal: false,
         }
     }
 

@@ -7,7 +7,7 @@ use super::setup::{plan_setup, Profile, SetupRequest};
 use super::{Action, Allow, Check, Resume};
 use crate::types::{DevPath, FsUuid};
 
-fn req(wipe: bool) -> SetupRequest {
+pub(crate) fn req(wipe: bool) -> SetupRequest {
     SetupRequest {
         lightning_dir: "/home/n/.lightning/bitcoin".into(),
         devices: vec![DevPath::new("/dev/sdb"), DevPath::new("/dev/sdc")],

@@ -7,6 +7,7 @@
 //! `--wipe` may override; nothing overrides "in use".
 
 mod graph;
+pub mod loops;
 mod reasons;
 
 pub use reasons::{Advice, Refusal};
@@ -30,6 +31,27 @@ pub struct PolicyContext {
     /// Canonical paths whose backing devices must never be touched: `/`, `/boot`, and the
     /// node's `$LIGHTNINGDIR` when given.
     pub protected: Vec<(PathBuf, Protected)>,
+    /// Judge loop devices by where their backing files live (see [`loops`]); `None`: not
+    /// checked (`lnraid devices`, which judges one device at a time).
+    pub loops: Option<LoopCheck>,
+}
+
+/// Where the loop check reads backing files, and the operator's rehearsal consent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoopCheck {
+    /// `/sys/block` (a directory of `<kname>/loop/backing_file` in tests).
+    pub sys_block: PathBuf,
+    /// `--allow-loop-on-shared-disk`: accept the rehearsal cases (never a file on the array).
+    pub allow_shared: bool,
+}
+
+impl LoopCheck {
+    pub fn new(sys_block: impl Into<PathBuf>, allow_shared: bool) -> LoopCheck {
+        LoopCheck {
+            sys_block: sys_block.into(),
+            allow_shared,
+        }
+    }
 }
 
 /// Why a path is protected, for the refusal message.
@@ -86,6 +108,7 @@ impl PolicyContext {
         PolicyContext {
             min_size: min_size_from_env(),
             protected,
+            loops: None,
         }
     }
 }
@@ -158,6 +181,21 @@ pub fn classify_request(req: &[Resolved], snap: &Snapshot, ctx: &PolicyContext) 
             }
         }
         out.push(v);
+    }
+    if let Some(lc) = &ctx.loops {
+        let members: Vec<DevPath> = req.iter().map(|r| r.path.clone()).collect();
+        let dir = ctx
+            .protected
+            .iter()
+            .find(|(_, why)| *why == Protected::LightningDir)
+            .map(|(d, _)| d.as_path());
+        for (dev, refusal) in
+            loops::loop_refusals(&members, dir, snap, &lc.sys_block, lc.allow_shared)
+        {
+            if let Some(i) = members.iter().position(|m| *m == dev) {
+                out[i].refusals.push(refusal);
+            }
+        }
     }
     out
 }

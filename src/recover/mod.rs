@@ -8,15 +8,24 @@
 //!   superblock generation, checked against lnraid's member records);
 //! - [`files`]: the copy-out of single files into the destination (secrets created with their
 //!   final mode from the first byte, everything fsynced) and the read-back hash from disk;
-//! - [`manifest`]: the `MANIFEST` written next to the copies (JSON, documented in README).
+//! - [`manifest`]: the `MANIFEST` written next to the copies (JSON, documented in README);
+//! - [`copy`], [`copyout`], [`partial`], [`dest`]: the copy-out step the executor applies
+//!   (default set or `--all`, verification read back from disk, cleanup of a failed copy,
+//!   DEST's checks);
+//! - [`mountpoint`]: where the private read-only mounts go (pure).
 //!
-//! May not: start processes, mount, or open anything on the array for writing. The
-//! orchestration (`app::recover`) mounts read-only and hands this module paths below that
-//! read-only mount.
+//! May not: start processes, mount, or open anything on the array for writing. The plans
+//! (src/backend/*/recover) mount read-only, and the executor hands this module paths below
+//! that read-only mount.
 
+pub mod copy;
+pub mod copyout;
+pub mod dest;
 pub mod files;
 pub mod generations;
 pub mod manifest;
+pub mod mountpoint;
+pub mod partial;
 pub mod select;
 
 pub use manifest::{RecoverManifest, MANIFEST_NAME};

@@ -146,56 +146,23 @@ fn records(ctx: &GatherCtx, uuid: &FsUuid, f: &mut ArrayFacts) {
 
 /// Journals of `replace` and `setup` still in the state dir belong to runs that did not finish.
 fn unfinished(ctx: &GatherCtx, uuid: &FsUuid, f: &mut ArrayFacts) {
-    for (cmd, file, uuid_at) in [
-        ("replace", "replace-journal.json", "/request/uuid"),
-        ("setup", "setup-journal.json", "/request/fs_uuid"),
-    ] {
-        let Ok(text) = fs::read_to_string(ctx.state_dir.join(file)) else {
-            continue;
-        };
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
-            f.errors
-                .push(format!("{} is damaged", ctx.state_dir.join(file).display()));
-            continue;
-        };
-        if v.pointer(uuid_at).and_then(|u| u.as_str()) == Some(uuid.as_str())
-            && v["state"].as_str() != Some("done")
-        {
-            let done: Vec<&str> = v["completed"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|x| x.as_str())
-                .collect();
-            let step = v["started"]
-                .as_str()
-                .map(String::from)
-                .unwrap_or_else(|| format!("after {}", done.last().unwrap_or(&"the start")));
-            f.unfinished.push((cmd.to_string(), step));
-        }
-    }
+    let (found, errors) = crate::records::unfinished(&ctx.state_dir, uuid);
+    f.unfinished
+        .extend(found.into_iter().map(|u| (u.command.to_string(), u.step)));
+    f.errors.extend(errors);
 }
 
 /// The archived setup journal (`setup-<uuid>-done.json`) names the profile and the node's
 /// directory.
 fn setup_record(ctx: &GatherCtx, uuid: &FsUuid, f: &mut ArrayFacts) {
-    let p = ctx.state_dir.join(format!("setup-{uuid}-done.json"));
-    let Ok(text) = fs::read_to_string(&p) else {
-        return;
+    let r = match crate::records::setup_done(&ctx.state_dir, uuid) {
+        Ok(Some(r)) => r,
+        Ok(None) => return,
+        Err(e) => return f.errors.push(format!("{e:#}")),
     };
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
-        f.errors.push(format!("{} is damaged", p.display()));
-        return;
-    };
-    if let Some(prof) = v["request"]["profile"].as_str() {
-        f.expected_profile = Some(Profile::parse(prof));
-    }
-    f.created_at = v["request"]["timestamp"]
-        .as_str()
-        .and_then(crate::app::ids::parse_timestamp);
-    if let Some(d) = v["request"]["lightning_dir"].as_str() {
-        f.lightning_dir = Some(PathBuf::from(d));
-    }
+    f.expected_profile = Some(Profile::parse(r.profile.name()));
+    f.created_at = crate::app::ids::parse_timestamp(&r.timestamp);
+    f.lightning_dir = Some(r.lightning_dir);
 }
 
 /// Whether `dir` is, or links to, a path below `mountpoint` (following links textually, so an

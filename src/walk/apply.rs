@@ -141,6 +141,11 @@ pub fn apply<R: Serialize + DeserializeOwned>(
         } => crate::backend::md::conf::apply_append(path, lines, md_uuid)?,
         Action::AwaitSync { array } => crate::backend::md::wait::await_sync(array)?,
         Action::Md(a) => super::apply_md::apply(w, a)?,
+        // recover's hooks (src/walk/apply_recover.rs).
+        Action::RequireReadOnly { mountpoint } => {
+            super::apply_recover::require_read_only(w, mountpoint)?
+        }
+        Action::CopyOut { out } => super::apply_recover::copy_out(w, out)?,
     }
     Ok(())
 }

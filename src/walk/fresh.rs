@@ -97,32 +97,59 @@ pub fn read_change_counter(db: &Path) -> Result<u32> {
 }
 
 /// What differs between `then` and `now`, one sentence per file (empty: unchanged).
+///
+/// One precise exception, for the database's rollback journal (`lightningd.sqlite3-journal`)
+/// only: while the database file itself is unchanged (size, mtime, ctime, inode and SQLite
+/// change counter all equal), the journal appearing, disappearing, or having only its ctime
+/// changed is not a change of the node's state. A writer bouncing off the source lock does
+/// exactly that: it creates a journal under RESERVED and deletes it when its commit times out,
+/// and SQLite running as root `fchown`s an existing (hot) journal when it opens the database
+/// (its ctime moves, not a byte of it). A commit cannot complete without writing pages into
+/// the database file, so it is still caught by the database's own record; and a journal whose
+/// size, mtime or inode changed is still reported. `-wal` gets no exception: in WAL mode the
+/// commits live there.
 pub fn differences(then: &FileProof, now: &FileProof) -> Vec<String> {
+    let journal = PathBuf::from(format!("{DATABASE}-journal"));
+    let db_same = then.db_change_counter == now.db_change_counter
+        && then.file(Path::new(DATABASE)).is_some()
+        && then.file(Path::new(DATABASE)) == now.file(Path::new(DATABASE));
+    let excused = |t: Option<&FileStat>, n: Option<&FileStat>| {
+        db_same
+            && match (t, n) {
+                (Some(t), Some(n)) => {
+                    t.rel == journal && (t.size, t.mtime, t.ino) == (n.size, n.mtime, n.ino)
+                }
+                (Some(x), None) | (None, Some(x)) => x.rel == journal,
+                (None, None) => true,
+            }
+    };
     let mut d = Vec::new();
     for t in &then.files {
-        match now.files.iter().find(|n| n.rel == t.rel) {
-            None => d.push(format!("{} was removed", t.rel.display())),
-            Some(n) if n != t => {
-                let mut what = Vec::new();
-                if n.size != t.size {
-                    what.push(format!("size {} -> {}", t.size, n.size));
-                }
-                if n.mtime != t.mtime {
-                    what.push("modified (mtime)".to_string());
-                }
-                if n.ctime != t.ctime {
-                    what.push("changed (ctime)".to_string());
-                }
-                if n.ino != t.ino {
-                    what.push("replaced (inode)".to_string());
-                }
-                d.push(format!("{} changed: {}", t.rel.display(), what.join(", ")));
-            }
-            Some(_) => {}
+        let n = now.files.iter().find(|n| n.rel == t.rel);
+        if n == Some(t) || excused(Some(t), n) {
+            continue;
         }
+        let Some(n) = n else {
+            d.push(format!("{} was removed", t.rel.display()));
+            continue;
+        };
+        let mut what = Vec::new();
+        if n.size != t.size {
+            what.push(format!("size {} -> {}", t.size, n.size));
+        }
+        if n.mtime != t.mtime {
+            what.push("modified (mtime)".to_string());
+        }
+        if n.ctime != t.ctime {
+            what.push("changed (ctime)".to_string());
+        }
+        if n.ino != t.ino {
+            what.push("replaced (inode)".to_string());
+        }
+        d.push(format!("{} changed: {}", t.rel.display(), what.join(", ")));
     }
     for n in &now.files {
-        if !then.files.iter().any(|t| t.rel == n.rel) {
+        if !then.files.iter().any(|t| t.rel == n.rel) && !excused(None, Some(n)) {
             d.push(format!("{} appeared", n.rel.display()));
         }
     }
@@ -133,6 +160,13 @@ pub fn differences(then: &FileProof, now: &FileProof) -> Vec<String> {
         ));
     }
     d
+}
+
+impl FileProof {
+    /// The record of `rel`, if the proof has one.
+    pub fn file(&self, rel: &Path) -> Option<&FileStat> {
+        self.files.iter().find(|f| f.rel == rel)
+    }
 }
 
 /// SQLite's lock bytes (os_unix.c): PENDING at 1 GiB, RESERVED after it, then the SHARED
@@ -244,5 +278,91 @@ mod tests {
         drop(lock);
         let c = Connection::open(tmp.path().join(DATABASE)).unwrap();
         c.execute("INSERT INTO t VALUES (4)", []).unwrap();
+    }
+
+    fn touch_ctime(p: &Path) {
+        use std::os::unix::fs::PermissionsExt;
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let mode = fs::metadata(p).unwrap().permissions().mode();
+        // chmod to the same mode: only the ctime moves (as SQLite's fchown as root does).
+        fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    /// A journal bouncing off the lock (appearing, disappearing, ctime re-owned) while the
+    /// database is untouched is not a change; the same on `config`, a database commit, a
+    /// journal with new content, or a `-wal` still is.
+    #[test]
+    fn journal_noise_is_not_a_change_but_real_changes_are() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let c = db(dir);
+        let journal = dir.join(format!("{DATABASE}-journal"));
+        fs::write(dir.join("config"), "a\n").unwrap();
+        fs::write(&journal, b"hot journal pages").unwrap();
+        let then = read_proof(dir).unwrap();
+        touch_ctime(&journal);
+        let now = read_proof(dir).unwrap();
+        assert_ne!(
+            then.file(&journal_rel()),
+            now.file(&journal_rel()),
+            "ctime moved"
+        );
+        assert!(
+            differences(&then, &now).is_empty(),
+            "{:?}",
+            differences(&then, &now)
+        );
+        fs::remove_file(&journal).unwrap();
+        assert!(
+            differences(&then, &read_proof(dir).unwrap()).is_empty(),
+            "disappeared"
+        );
+        assert!(
+            differences(&read_proof(dir).unwrap(), &then).is_empty(),
+            "appeared"
+        );
+
+        // The other direction: each of these is still a change.
+        fs::write(&journal, b"hot journal pages").unwrap();
+        let then = read_proof(dir).unwrap();
+        fs::write(&journal, b"other journal pages, longer").unwrap();
+        let d = differences(&then, &read_proof(dir).unwrap());
+        assert!(
+            d.iter().any(|l| l.contains("-journal changed: size")),
+            "{d:?}"
+        );
+        fs::write(&journal, b"hot journal pages").unwrap();
+        let then = read_proof(dir).unwrap();
+        touch_ctime(&dir.join("config"));
+        let d = differences(&then, &read_proof(dir).unwrap());
+        assert_eq!(d, ["config changed: changed (ctime)"]);
+        fs::remove_file(&journal).unwrap();
+        let then = read_proof(dir).unwrap();
+        c.execute("INSERT INTO t VALUES (5)", []).unwrap();
+        fs::write(&journal, b"hot journal pages").unwrap();
+        let d = differences(&then, &read_proof(dir).unwrap());
+        assert!(d.iter().any(|l| l.contains("change counter")), "{d:?}");
+        assert!(
+            d.iter().any(|l| l.contains("-journal")),
+            "the database changed: its journal counts too: {d:?}"
+        );
+        let then = read_proof(dir).unwrap();
+        fs::write(dir.join(format!("{DATABASE}-wal")), b"wal frames").unwrap();
+        let d = differences(&then, &read_proof(dir).unwrap());
+        assert_eq!(d, [format!("{DATABASE}-wal appeared")]);
+    }
+
+    /// Without a database there is nothing to excuse a journal against.
+    #[test]
+    fn a_journal_without_database_is_a_file_like_any() {
+        let tmp = tempfile::tempdir().unwrap();
+        let then = read_proof(tmp.path()).unwrap();
+        fs::write(tmp.path().join(format!("{DATABASE}-journal")), b"x").unwrap();
+        let d = differences(&then, &read_proof(tmp.path()).unwrap());
+        assert_eq!(d.len(), 1, "{d:?}");
+    }
+
+    fn journal_rel() -> PathBuf {
+        PathBuf::from(format!("{DATABASE}-journal"))
     }
 }

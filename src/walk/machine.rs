@@ -30,6 +30,10 @@ pub trait Machine {
     fn is_mounted(&self, mountpoint: &Path) -> Result<bool>;
     /// `lightningd` processes that use `dir`.
     fn node_users(&self, dir: &Path) -> Vec<UsingProcess>;
+    /// Where loop devices' backing files are read (`<kname>/loop/backing_file`).
+    fn sys_block(&self) -> PathBuf {
+        PathBuf::from("/sys/block")
+    }
 }
 
 /// The machine itself.

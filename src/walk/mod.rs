@@ -20,6 +20,7 @@
 
 mod apply;
 mod apply_md;
+mod apply_recover;
 pub mod fresh;
 pub mod journal;
 pub mod machine;
@@ -257,6 +258,8 @@ pub fn resume_plan<R>(j: &Journal<R>) -> Plan {
     plan
 }
 
+/// Kills the process when `LNRAID_FAILPOINT` names `id` (after each step; recover also names
+/// `recover-copied`, between its copy and its publication).
 pub(crate) fn failpoint(id: &str) {
     if std::env::var(FAILPOINT_ENV).is_ok_and(|v| v == id) {
         tracing::warn!("failpoint {FAILPOINT_ENV}={id}: killing the process after this step");

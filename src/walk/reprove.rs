@@ -4,7 +4,9 @@
 //! at confirmation — or nothing, or lnraid's own new filesystem. `--wipe` consented to the
 //! signatures shown then, not to whatever sits at that path now: a same-size disk plugged in
 //! at the recorded name (loop devices, virtio disks and many USB bridges have no serial) is
-//! caught by its contents and stable ids, and left untouched.
+//! caught by its contents and stable ids, and left untouched. A loop target is judged by
+//! where its backing file lives now (on the array, on `$LIGHTNINGDIR`'s filesystem, on
+//! another member's disk), exactly as setup's preflight judged it.
 
 use std::time::{Duration, Instant};
 
@@ -12,7 +14,7 @@ use anyhow::{bail, Result};
 
 use super::Walker;
 use crate::plan::{Allow, Contents, Plan, Target};
-use crate::policy::{classify_request, PolicyContext};
+use crate::policy::{classify_request, LoopCheck, PolicyContext};
 use crate::probe::snapshot::Exclusive;
 use crate::types::DevPath;
 
@@ -57,7 +59,13 @@ pub fn reprove(w: &Walker, plan: &Plan, devices: &[DevPath], allow: Allow) -> Re
         wait_until_free(w, &t.device)?;
     }
     let snap = w.machine.snapshot(w.runner)?;
-    let ctx = PolicyContext::new(plan.protect.as_deref());
+    let mut ctx = PolicyContext::new(plan.protect.as_deref());
+    // Loop members judged by their backing files of now (a `losetup` may have re-pointed the
+    // confirmed /dev/loopN), with the rehearsal consent given at confirmation.
+    ctx.loops = Some(LoopCheck::new(
+        w.machine.sys_block(),
+        targets.iter().all(|t| t.rehearsal),
+    ));
     for ((t, r), verdict) in targets
         .iter()
         .zip(&resolved)

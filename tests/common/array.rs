@@ -6,7 +6,7 @@
 use std::fs;
 use std::path::PathBuf;
 
-use super::common::{lnraid, mountpoint_dir, sh_any, tempdir, ArrayCleanup, LoopDev};
+use super::common::{lnraid_rehearsal, mountpoint_dir, sh_any, tempdir, ArrayCleanup, LoopDev};
 use lnraid::exec::ExitStatus;
 use lnraid::testkit::{generate_node_dir, NodeSpec};
 
@@ -92,6 +92,8 @@ impl Env {
             &self.b.path,
             "--mountpoint",
             self.mp.to_str().unwrap(),
+            // Both loop files live in /tmp, beside the node directory: a rehearsal.
+            "--allow-loop-on-shared-disk",
         ]
         .map(String::from)
         .to_vec();
@@ -100,8 +102,9 @@ impl Env {
         v
     }
 
+    /// Runs lnraid on this rehearsal array (replace's re-checks need the override too).
     pub fn run(&self, args: &[String]) -> lnraid::exec::Output {
-        lnraid(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        lnraid_rehearsal(&args.iter().map(String::as_str).collect::<Vec<_>>())
     }
 
     pub fn devices_blank(&self) -> bool {

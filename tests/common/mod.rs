@@ -231,8 +231,28 @@ impl Drop for Mounted {
     }
 }
 
+/// The rehearsal override (`--allow-loop-on-shared-disk` as an environment variable): loop
+/// devices whose backing files share /tmp's disk with each other and with the node directory.
+/// Only for tests that build arrays on such loop devices; nothing sets it globally.
+pub const REHEARSAL_ENV: &str = "LNRAID_ALLOW_LOOP_ON_SHARED_DISK";
+
+/// `cmd` with the rehearsal override set (setup and replace over loop devices in /tmp).
+pub fn rehearsal(cmd: Cmd) -> Cmd {
+    cmd.env(REHEARSAL_ENV, "1")
+}
+
+/// [`lnraid`] for a test whose arrays are loop devices on the shared disk.
+#[allow(dead_code)]
+pub fn lnraid_rehearsal(args: &[&str]) -> Output {
+    RealRunner
+        .output(&rehearsal(
+            Cmd::read_only(env!("CARGO_BIN_EXE_lnraid"), args.iter().copied()).untimed(),
+        ))
+        .expect("run lnraid")
+}
+
 /// Runs the lnraid binary with `args` (untimed: a setup over loop devices may take a while;
-/// lnraid's own probes have their own limits).
+/// lnraid's own probes have their own limits). Without the rehearsal override.
 pub fn lnraid(args: &[&str]) -> Output {
     RealRunner
         .output(&Cmd::read_only(env!("CARGO_BIN_EXE_lnraid"), args.iter().copied()).untimed())

@@ -12,12 +12,15 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use super::super::{exit, Refused};
-use super::{copy, dest::Dest, mount::ReadOnlyMount, node_dir, write_manifest};
+use super::romount::ReadOnlyMount;
 use crate::backend::md::probe::{list_arrays, resolve};
 use crate::backend::md::recover::{self as mdr, Candidate};
 use crate::cli::RecoverArgs;
 use crate::exec::{Cmd, Runner};
 use crate::probe::mdadm::{examine_cmd, parse_examine};
+use crate::recover::copy;
+use crate::recover::copyout::{node_dir, write_manifest};
+use crate::recover::dest::Dest;
 use crate::recover::manifest::{
     ArrayInfo, Member, MountInfo, MountKind, RecoverManifest, MANIFEST_FORMAT, MANIFEST_VERSION,
 };
@@ -200,7 +203,9 @@ pub fn run(
             "{} is mounted: lnraid reads it through a private read-only bind mount.",
             array_mp.display()
         );
-        let m = ReadOnlyMount::new(runner, |mp| super::mount::bind_ro_cmd(array_mp, mp))?;
+        let m = ReadOnlyMount::new(runner, |mp| {
+            crate::recover::mountpoint::bind_ro_cmd(array_mp, mp)
+        })?;
         (m, Vec::new())
     } else {
         let (m, members) = overlay_mount(args, runner, running.as_ref(), &mut ov, dest)?;

@@ -1,12 +1,7 @@
-//! What `recover` tells the operator: the dry-run plan, the note on the btrfs tree log, and the
+//! What `recover` tells the operator: the note on the btrfs tree log, and the
 //! next steps from Core Lightning's backup guide with its one warning. Pure text.
 
 use std::path::Path;
-
-use super::discover::ArrayFound;
-use super::mount::{bind_ro_cmd, mount_degraded_cmd, run_base, scan_cmd, umount_cmd, PLACEHOLDER};
-use crate::plan::{Action, Plan, Step, Tag};
-use crate::recover::{DATABASE, MANIFEST_NAME};
 
 /// Why lnraid mounts `ro` and not `ro,nologreplay` (DESIGN §4).
 pub const LOG_REPLAY_NOTE: &str = "\
@@ -14,104 +9,6 @@ Note: a read-only btrfs mount may still replay the filesystem's tree log, a smal
   survivor, when the node was fsyncing at the moment of the failure. lnraid accepts that: with
   `nologreplay` the last fsynced SQLite commits would be dropped, and a node started on that
   stale channel state can be punished by its peers (penalty transactions take the funds).";
-
-/// The dry run: the same commands the real run executes, the mountpoint shown as a placeholder
-/// (its random name is chosen when it is created).
-pub fn plan_recover(array: &ArrayFound, dest: &Path, dir_name: Option<&str>, all: bool) -> Plan {
-    let mp = run_base().join(PLACEHOLDER);
-    let mut steps = Vec::new();
-    match &array.existing {
-        Some(ex) => steps.push(Step::new(
-            "bind",
-            Tag::Safe,
-            format!(
-                "the array is already mounted at {}: read it through a private read-only bind mount (nothing is written to it, not even access times)",
-                ex.mountpoint.display()
-            ),
-            vec![Action::Run {
-                cmd: bind_ro_cmd(&ex.mountpoint, &mp),
-            }],
-        )),
-        None => {
-            steps.push(Step::new(
-                "scan",
-                Tag::Safe,
-                "register the present member(s) with the kernel (reads only)",
-                array
-                    .choice
-                    .members
-                    .iter()
-                    .map(|m| Action::Run {
-                        cmd: scan_cmd(&m.path),
-                    })
-                    .collect(),
-            ));
-            steps.push(Step::new(
-                "mount",
-                Tag::Safe,
-                format!(
-                    "mount the survivor {} read-only and degraded on a private temporary mountpoint (never read-write)",
-                    array.survivor.path
-                ),
-                vec![Action::Run {
-                    cmd: mount_degraded_cmd(&array.survivor.path, &mp),
-                }],
-            ));
-        }
-    }
-    let dir = match dir_name {
-        Some(n) => format!("{n}/"),
-        None => format!("the one top-level directory holding {DATABASE} or hsm_secret"),
-    };
-    let what = if all {
-        "everything in it (sockets skipped) through a verified staging copy".to_string()
-    } else {
-        format!("{DATABASE} with its -journal and -wal when present (never -shm), hsm_secret (created 0400), emergency.recover, config")
-    };
-    steps.push(Step::new(
-        "copy",
-        Tag::Long,
-        format!(
-            "copy from {dir} into {} (created 0700 if missing): {what}; every byte hashed (BLAKE3), every file fsynced",
-            dest.display()
-        ),
-        Vec::new(),
-    ));
-    steps.push(Step::new(
-        "verify",
-        Tag::Long,
-        "verify the copies against the source",
-        vec![Action::Verify {
-            dst: dest.to_path_buf(),
-            database: Some(DATABASE.into()),
-        }],
-    ));
-    steps.push(Step::new(
-        "manifest",
-        Tag::Safe,
-        format!(
-            "write {} (each file's BLAKE3, size and mode; the array's filesystem UUID and survivor)",
-            dest.join(MANIFEST_NAME).display()
-        ),
-        Vec::new(),
-    ));
-    steps.push(Step::new(
-        "unmount",
-        Tag::Safe,
-        "unmount the temporary mountpoint and remove its empty directory",
-        vec![Action::Run {
-            cmd: umount_cmd(&mp),
-        }],
-    ));
-    Plan::new(
-        format!(
-            "Recover the node's files from the btrfs array {} to {}",
-            array.choice.uuid,
-            dest.display()
-        ),
-        steps,
-    )
-}
 
 /// The closing text: the guide's two ways on, and the one warning.
 pub fn next_steps(dest: &Path, source_dir: &str, missing_devids: &[u64], existing: bool) -> String {

@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use super::copy;
-use super::discover::ArrayFound;
+use crate::backend::btrfs::recover::discover::ArrayFound;
+use crate::recover::copy;
 use crate::recover::manifest::RecoverManifest;
 use crate::recover::{DATABASE, HSM_SECRET, MANIFEST_NAME};
 use crate::ui::{sanitize, sanitize_multiline};

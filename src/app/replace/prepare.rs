@@ -165,7 +165,8 @@ pub fn prepare(args: &ReplaceArgs, runner: &dyn Runner) -> Result<Prepared> {
             &new_dev,
             snap.identity(&new.path),
             crate::walk::machine::stable_ids(&new.path, snap.identity(&new.path)),
-        ),
+        )
+        .rehearsal(args.allow_loop_on_shared_disk),
         lightning_dir: lightning.clone(),
         fstab_options: fstab_options(&args.host.fstab, &target.mountpoint),
         mount_degraded,

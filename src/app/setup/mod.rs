@@ -3,7 +3,6 @@
 //! ([`crate::walk`]) walking a plan this file printed first; `--abort`'s undo is a plan too.
 
 mod abort;
-mod loops;
 mod paths;
 pub(crate) mod preflight;
 

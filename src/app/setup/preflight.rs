@@ -13,7 +13,7 @@ use crate::config::fstab_edit::{plan_fstab_edit, MARKER};
 use crate::exec::Runner;
 use crate::plan::setup::{Profile, SetupRequest};
 use crate::plan::Target;
-use crate::policy::{classify_request, PolicyContext};
+use crate::policy::{classify_request, LoopCheck, PolicyContext};
 use crate::probe::lsblk::BlockDev;
 use crate::probe::mounts::mount_containing;
 use crate::probe::procs::processes_using;
@@ -101,7 +101,8 @@ pub fn preflight(args: &SetupArgs, runner: &dyn Runner) -> Result<Preflight> {
             ));
         }
     }
-    let ctx = PolicyContext::new(dir.as_deref());
+    let mut ctx = PolicyContext::new(dir.as_deref());
+    ctx.loops = Some(LoopCheck::new("/sys/block", args.allow_loop_on_shared_disk));
     let mut targets = Vec::new();
     for (r, v) in resolved
         .iter()
@@ -144,20 +145,6 @@ pub fn preflight(args: &SetupArgs, runner: &dyn Runner) -> Result<Preflight> {
     let checked =
         super::paths::check_paths(args, dir.as_deref(), &timestamp, &snapshot, &mut problems);
     check_mountpoint(&checked.mountpoint, &snapshot, &mut problems);
-    let members: Vec<DevPath> = resolved.iter().map(|r| r.path.clone()).collect();
-    for (dev, refusal) in super::loops::loop_refusals(
-        &members,
-        dir.as_deref(),
-        &snapshot,
-        Path::new("/sys/block"),
-        args.allow_loop_on_shared_disk,
-    ) {
-        problems.push(format!(
-            "{dev}: {}: {}",
-            refusal.message(),
-            refusal.remedy()
-        ));
-    }
     let request = dir.map(|dir| SetupRequest {
         has_database: dir.join("lightningd.sqlite3").is_file(),
         lightning_dir: dir,
@@ -176,6 +163,7 @@ pub fn preflight(args: &SetupArgs, runner: &dyn Runner) -> Result<Preflight> {
                     id,
                     crate::walk::machine::stable_ids(&b.path, id),
                 )
+                .rehearsal(args.allow_loop_on_shared_disk)
             })
             .collect(),
         profile,

@@ -8,6 +8,7 @@ pub mod abort;
 pub mod gather;
 pub mod members;
 pub mod mounts;
+pub mod recover;
 
 use crate::backend::health::{BackendFacts, Health, MemberHealth, MemberState, Redundancy};
 use crate::backend::Backend;

@@ -6,12 +6,17 @@
 //! - a backing file on `$LIGHTNINGDIR`'s filesystem, or on a disk another chosen member also
 //!   lives on: the "mirror" dies with that one disk. Rehearsals (tests, drills, the demo) do
 //!   this on purpose and say so with `--allow-loop-on-shared-disk`.
+//!
+//! Part of the full device policy ([`super::classify_request`] with
+//! [`super::PolicyContext::loops`] set), so it runs at setup's preflight and again at every
+//! re-check of the executor: a loop device re-pointed (`losetup` on the same `/dev/loopN`)
+//! between confirmation and a resumed step is judged by its backing file of now.
 
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::policy::Refusal;
+use super::Refusal;
 use crate::probe::mounts::{mount_containing, Mount};
 use crate::probe::snapshot::Snapshot;
 use crate::types::DevPath;

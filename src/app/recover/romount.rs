@@ -1,8 +1,9 @@
-//! The private read-only mount `recover` reads through, and the guard that undoes it.
+//! The private read-only mount md's `recover` reads through, and the guard that undoes it
+//! (btrfs recover is a walked plan: src/backend/btrfs/recover/plan.rs).
 //!
-//! Two ways in, both read-only by construction and checked after the fact (`statvfs`
-//! `ST_RDONLY`): the unmounted survivor is mounted `ro,degraded` (never read-write); an array
-//! that is already mounted is bind-mounted `ro`, so not even an access time reaches it.
+//! Read-only by construction and checked after the fact (`statvfs` `ST_RDONLY`): the
+//! dm-snapshot overlay is mounted `ro`; an array that is already mounted is bind-mounted
+//! `ro`, so not even an access time reaches it.
 //! The guard unmounts with a bounded retry and removes the mountpoint directory only after a
 //! successful unmount, only if it created it, and never recursively (STYLE rule 18: a
 //! recursive removal after a failed unmount deletes the data inside the mount). It runs on
@@ -16,48 +17,9 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 
 use crate::exec::{Cmd, Runner};
-use crate::types::DevPath;
-
-/// Where temporary mountpoints are made (a tmpfs on most systems: nothing survives a reboot).
-pub const RUN_DIR: &str = "/run/lnraid";
-/// The name the dry run shows for the mountpoint chosen at run time.
-pub const PLACEHOLDER: &str = "recover-XXXXXX";
-/// `mount -o` for the survivor.
-pub const DEGRADED_OPTIONS: &str = "ro,degraded";
+use crate::recover::mountpoint::{run_base, umount_cmd};
 
 const UNMOUNT_TRIES: u32 = 5;
-
-/// `btrfs device scan <dev>`: registers one named member with the kernel. Never run without a
-/// device: with no argument it rescans every device on the machine.
-pub fn scan_cmd(dev: &DevPath) -> Cmd {
-    Cmd::mutating("btrfs", ["device", "scan"]).arg(dev.to_string())
-}
-
-pub fn mount_degraded_cmd(dev: &DevPath, mp: &Path) -> Cmd {
-    Cmd::mutating("mount", ["-t", "btrfs", "-o", DEGRADED_OPTIONS])
-        .arg(dev.to_string())
-        .arg(mp.to_string_lossy().into_owned())
-}
-
-pub fn bind_ro_cmd(existing: &Path, mp: &Path) -> Cmd {
-    Cmd::mutating("mount", ["--bind", "-o", "ro"])
-        .arg(existing.to_string_lossy().into_owned())
-        .arg(mp.to_string_lossy().into_owned())
-}
-
-pub fn umount_cmd(mp: &Path) -> Cmd {
-    Cmd::mutating("umount", [mp.to_string_lossy().into_owned()])
-}
-
-/// The directory temporary mountpoints go in: [`RUN_DIR`], or the temp dir where `/run` does
-/// not exist (some rescue systems).
-pub fn run_base() -> PathBuf {
-    if Path::new("/run").is_dir() {
-        PathBuf::from(RUN_DIR)
-    } else {
-        std::env::temp_dir().join("lnraid")
-    }
-}
 
 /// A read-only mount lnraid made, unmounted (and its directory removed) on drop.
 pub struct ReadOnlyMount<'r> {
@@ -171,27 +133,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn commands_are_read_only_mounts() {
-        let mp = Path::new("/run/lnraid/recover-abc");
-        assert_eq!(
-            mount_degraded_cmd(&DevPath::new("/dev/sdb"), mp).to_string(),
-            "mount -t btrfs -o ro,degraded /dev/sdb /run/lnraid/recover-abc"
-        );
-        assert_eq!(
-            bind_ro_cmd(Path::new("/mnt/lnraid"), mp).to_string(),
-            "mount --bind -o ro /mnt/lnraid /run/lnraid/recover-abc"
-        );
-        assert_eq!(
-            scan_cmd(&DevPath::new("/dev/sdb")).to_string(),
-            "btrfs device scan /dev/sdb"
-        );
-        assert_eq!(umount_cmd(mp).to_string(), "umount /run/lnraid/recover-abc");
-    }
-
-    #[test]
     fn failed_mount_leaves_nothing() {
         if !nix::unistd::Uid::effective().is_root() {
-            println!("SKIPPED: failed_mount_leaves_nothing: needs root to create {RUN_DIR}");
+            println!(
+                "SKIPPED: failed_mount_leaves_nothing: needs root to create {}",
+                crate::recover::mountpoint::RUN_DIR
+            );
             return;
         }
         let runner = crate::exec::FakeRunner::new();

@@ -1,11 +1,6 @@
-//! Checks on the destination, before anything is mounted or written. Read-only.
-//!
-//! The copy must land on new media: never on the degraded array (writing to it allocates
-//! unprotected `single` chunks and may damage the only good copy), never on another partition
-//! or a stacked device of a disk the array uses (the one surviving disk would then hold both
-//! copies). DEST's filesystem is identified three ways, because each alone has a hole: its
-//! `st_dev` (btrfs gives an anonymous `0:N`), the mount holding it and that mount's source
-//! device, and for btrfs the filesystem UUID that source belongs to (`/sys/fs/btrfs/*/devices`).
+//! The destination of a copy-out (`--to DEST`), whatever the backend: DEST made absolute with
+//! its nearest existing ancestor, names it already holds, and the disks under a block device
+//! (so a copy never lands on the surviving disk). Read-only.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -15,12 +10,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use super::discover::ArrayFound;
 use crate::app::Refused;
-use crate::probe::mounts::{mount_containing, read_mounts};
-use crate::probe::sysfs::Sysfs;
-use crate::recover::{COPY_SET, MANIFEST_NAME};
-use crate::types::{DevNum, FsUuid};
+use crate::types::DevNum;
 
 /// DEST as the operator named it, made absolute, and its nearest existing ancestor.
 #[derive(Debug, Clone)]
@@ -63,46 +54,17 @@ impl Dest {
         })
     }
 
-    fn st_dev(&self) -> Result<DevNum> {
+    pub fn st_dev(&self) -> Result<DevNum> {
         let m = fs::metadata(&self.anchor)
             .with_context(|| format!("reading {}", self.anchor.display()))?;
         Ok(DevNum::from_rdev(m.dev()))
     }
 }
 
-/// Every check on DEST that can be made before mounting; all problems at once.
-pub fn check_dest(dest: &Dest, array: &ArrayFound, names: &[&str]) -> Result<()> {
+/// Problems with names DEST already holds: one of `names` (recovered files must never mix with
+/// other copies), or the staging/scratch directory of an interrupted recover.
+pub fn names_taken(dest: &Dest, names: &[&str]) -> Vec<String> {
     let mut problems = Vec::new();
-    let dev = dest.st_dev()?;
-    if let Some(ex) = &array.existing {
-        if dev == ex.devnum || dev == ex.root_dev || dest.anchor.starts_with(&ex.mountpoint) {
-            problems.push(on_array(dest, &array.choice.uuid));
-        }
-    }
-    let mounts = read_mounts(Path::new("/proc/self/mountinfo"))?;
-    let holder = mount_containing(&mounts, &dest.anchor);
-    let (fs_uuid, dest_devs) =
-        dest_devices(dev, holder.map(|m| (m.fstype.as_str(), m.source.as_str())));
-    if fs_uuid.as_ref() == Some(&array.choice.uuid) {
-        problems.push(on_array(dest, &array.choice.uuid));
-    }
-    let dest_disks: BTreeSet<String> = dest_devs
-        .iter()
-        .flat_map(|d| underlying_disks(*d))
-        .collect();
-    for (member, num) in &array.member_devnums {
-        let shared: Vec<String> = underlying_disks(*num)
-            .intersection(&dest_disks)
-            .cloned()
-            .collect();
-        if !shared.is_empty() {
-            problems.push(format!(
-                "--to {} is on disk {} which also holds array member {member}: copy to new media, not to the surviving disk",
-                dest.path.display(),
-                shared.join(", ")
-            ));
-        }
-    }
     if dest.exists {
         let taken: Vec<&str> = names
             .iter()
@@ -130,72 +92,7 @@ pub fn check_dest(dest: &Dest, array: &ArrayFound, names: &[&str]) -> Result<()>
             }
         }
     }
-    problems.dedup();
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(Refused(problems).into())
-    }
-}
-
-/// The names DEST must not hold for the default copy-out set.
-pub fn default_names() -> Vec<&'static str> {
-    COPY_SET.iter().copied().chain([MANIFEST_NAME]).collect()
-}
-
-/// After mounting: DEST must not be inside the mount lnraid made (a `--to` below
-/// `/run/lnraid/recover-*` could not be ruled out earlier).
-pub fn check_not_in_mount(dest: &Dest, mountpoint: &Path, uuid: &FsUuid) -> Result<()> {
-    let mount_dev = DevNum::from_rdev(
-        fs::metadata(mountpoint)
-            .with_context(|| format!("reading {}", mountpoint.display()))?
-            .dev(),
-    );
-    if dest.anchor.starts_with(mountpoint) || dest.st_dev()? == mount_dev {
-        return Err(Refused(vec![on_array(dest, uuid)]).into());
-    }
-    Ok(())
-}
-
-fn on_array(dest: &Dest, uuid: &FsUuid) -> String {
-    format!(
-        "--to {} is on the array itself (btrfs {uuid}): never write to the degraded filesystem; copy to new media",
-        dest.path.display()
-    )
-}
-
-/// The block devices DEST's filesystem lives on, and its btrfs UUID when it is a btrfs.
-/// A real `st_dev` is the device; btrfs (anonymous `0:N`) is resolved through the mount source
-/// and then every member of that filesystem; tmpfs, NFS and the like have no device.
-fn dest_devices(dev: DevNum, holder: Option<(&str, &str)>) -> (Option<FsUuid>, Vec<DevNum>) {
-    if dev.major != 0 {
-        return (None, vec![dev]);
-    }
-    let Some((fstype, source)) = holder else {
-        return (None, Vec::new());
-    };
-    let Some(src) = fs::metadata(source)
-        .ok()
-        .filter(|m| std::os::unix::fs::FileTypeExt::is_block_device(&m.file_type()))
-        .map(|m| DevNum::from_rdev(m.rdev()))
-    else {
-        return (None, Vec::new());
-    };
-    if fstype != "btrfs" {
-        return (None, vec![src]);
-    }
-    let sysfs = Sysfs::default();
-    for fs in sysfs.read_btrfs_mounted().unwrap_or_default() {
-        let nums: Vec<DevNum> = fs
-            .members
-            .iter()
-            .filter_map(|k| sysfs.read_block(k).ok().and_then(|b| b.devnum))
-            .collect();
-        if nums.contains(&src) {
-            return (Some(fs.uuid), nums);
-        }
-    }
-    (None, vec![src])
+    problems
 }
 
 /// The whole disks under a block device: itself when it is a disk, its disk when it is a

@@ -15,10 +15,10 @@ use std::time::Duration;
 
 use anyhow::{bail, Result};
 
-use super::mount::{run_base, umount_cmd};
 use crate::exec::Runner;
 use crate::probe::mounts::{read_mounts, Mount, PID1_MOUNTINFO};
 use crate::probe::procs::processes_using;
+use crate::recover::mountpoint::{run_base, umount_cmd};
 
 /// A `recover-*` mount in the run directory.
 #[derive(Debug, Clone)]
