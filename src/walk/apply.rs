@@ -146,6 +146,13 @@ pub fn apply<R: Serialize + DeserializeOwned>(
             super::apply_recover::require_read_only(w, mountpoint)?
         }
         Action::CopyOut { out } => super::apply_recover::copy_out(w, out)?,
+        // exec (maintain, schedule): src/walk/apply_ops.rs.
+        Action::BtrfsScrub { .. }
+        | Action::BtrfsBalance { .. }
+        | Action::MdCheck { .. }
+        | Action::PutFile { .. }
+        | Action::WriteSecret { .. }
+        | Action::RemoveSecret { .. } => super::apply_ops::apply(w, j, action)?,
     }
     Ok(())
 }

@@ -20,6 +20,7 @@
 
 mod apply;
 mod apply_md;
+mod apply_ops;
 mod apply_recover;
 pub mod fresh;
 pub mod journal;
@@ -37,7 +38,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use fresh::{FileProof, SourceLock};
-pub use journal::{Journal, JournalState, JOURNAL_VERSION};
+pub use journal::{Journal, JournalState, Ran, JOURNAL_VERSION};
 pub use machine::{Machine, RealMachine};
 
 use crate::exec::Runner;

@@ -263,3 +263,54 @@ fn md_resume_of_a_half_made_create_stops_and_zeroes_our_array_then_creates_again
         .iter()
         .all(|l| !l.contains("--force") && !l.contains("--assume-clean")));
 }
+
+/// The mutating commands among `cmds` (md plans also run read-only `mdadm --detail --brief`).
+fn mutating(cmds: &[Cmd]) -> Vec<String> {
+    cmds.iter()
+        .filter(|c| c.effect == Effect::Mutating)
+        .map(ToString::to_string)
+        .collect()
+}
+
+/// For the dry-run property (walk/tests/dry_run.rs): a whole md setup.
+pub(super) fn setup_case() -> (Vec<String>, Vec<String>) {
+    let fx = md_fx();
+    let m = FakeMachine::new(&fx.fake);
+    let plan = fx.plan();
+    walk(&walker(&fx.fake, &m), &mut fx.journal(), &plan, &report).unwrap();
+    (mutating(&plan.commands()), fx.mutations_since(0))
+}
+
+/// Killed after the verification; the md `setup --abort` plan walked.
+pub(super) fn abort_case() -> (Vec<String>, Vec<String>) {
+    let fx = md_fx();
+    let m = FakeMachine::new(&fx.fake);
+    let plan = fx.plan();
+    walk_until(&walker(&fx.fake, &m), &mut fx.journal(), &plan, "verify");
+    let (uplan, mut u) = undo(&fx, &fx.reload());
+    let from = fx.fake.commands().len();
+    walk(&walker(&fx.fake, &m), &mut u, &uplan, &report).unwrap();
+    (mutating(&uplan.commands()), fx.mutations_since(from))
+}
+
+/// Killed after `mdadm-conf`, the array stopped (a reboot); the md resume plan walked.
+pub(super) fn resume_case() -> (Vec<String>, Vec<String>) {
+    let fx = md_fx();
+    let m = FakeMachine::new(&fx.fake);
+    let plan = fx.plan();
+    walk_until(
+        &walker(&fx.fake, &m),
+        &mut fx.journal(),
+        &plan,
+        "mdadm-conf",
+    );
+    fx.fake.reply(
+        &Cmd::read_only("mdadm", ["--detail", "--export", MD]),
+        no_sb(),
+    );
+    let mut j = fx.reload();
+    let rplan = crate::backend::setup_resume_plan(&mut j);
+    let from = fx.fake.commands().len();
+    walk(&walker(&fx.fake, &m), &mut j, &rplan, &report).unwrap();
+    (mutating(&rplan.commands()), fx.mutations_since(from))
+}

@@ -4,7 +4,9 @@
 //! real SQLite database) in a temp dir; only devices and mounts are fake.
 
 mod abort;
+mod dry_run;
 mod md;
+mod ops;
 mod replace;
 mod setup;
 
