@@ -102,7 +102,7 @@ pub fn parse_autocheck(default_mdadm: Option<&str>) -> bool {
         .into_iter()
         .flat_map(str::lines)
         .filter_map(|l| l.trim().strip_prefix("AUTOCHECK="))
-        .last()
+        .next_back()
         .map(|v| {
             v.split('#')
                 .next()

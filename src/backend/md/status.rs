@@ -113,7 +113,6 @@ pub fn array_status(
                     _ => None,
                 },
                 conf_path: Some(conf.display().to_string()),
-                ..RulesCtx::default()
             };
             problems.extend(rules::evaluate(&h, &rctx));
             if let BackendFacts::Md(mf) = &mut h.facts {
