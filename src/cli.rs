@@ -248,6 +248,10 @@ pub struct RecoverArgs {
     /// The filesystem label that marks an lnraid array (setup's --label).
     #[arg(long, default_value = "lnraid")]
     pub label: String,
+    /// Answer the one question recover may ask (md without device-mapper: copy the survivor's
+    /// image to the destination media first and replay its journal there) with yes.
+    #[arg(long)]
+    pub yes: bool,
     /// Show what would be mounted and copied; mount and copy nothing.
     #[arg(long)]
     pub dry_run: bool,

@@ -7,6 +7,8 @@
 #[path = "common/array.rs"]
 mod array;
 mod common;
+#[path = "common/recover.rs"]
+mod rec;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -290,10 +292,8 @@ fn loop_on_the_node_directory_filesystem_needs_the_rehearsal_flag() {
         false,
         &untouched,
     );
-    let out = run(
-        &env.setup_args(&["--dry-run", "--allow-loop-on-shared-disk"]),
-        false,
-    );
+    // Env's setup arguments carry --allow-loop-on-shared-disk; no environment variable here.
+    let out = run(&env.setup_args(&["--dry-run"]), false);
     assert!(out.status.success(), "{}{}", out.stdout, out.stderr);
     untouched.check("dry run with the flag");
 }
@@ -360,4 +360,64 @@ fn a_single_y_at_a_terminal_erases_nothing() {
         untouched.before[..1],
         "mkfs did not run: {said}"
     );
+}
+
+/// The loop check is part of every re-check, not only of preflight: setup on two loop devices
+/// whose backing files sit on private tmpfs mounts (no shared disk, not DIR's filesystem: no
+/// rehearsal consent needed) is killed after `wipe`; then `/dev/loopN` of member a is
+/// re-pointed (`losetup` on the same device) at a file on DIR's filesystem. The resumed `mkfs`
+/// step re-proves its targets and refuses, naming the loop refusal; nothing is formatted.
+#[test]
+fn a_loop_target_repointed_before_resume_is_refused() {
+    let _lock = device_test!("a_loop_target_repointed_before_resume_is_refused");
+    let env = Env::small("pf-loop-resume");
+    // Declared before the loop devices: dropped (unmounted) after they are detached.
+    let ta = rec::Tmpfs::new(&env.tmp.path().join("media-a"), "size=1100m");
+    let tb = rec::Tmpfs::new(&env.tmp.path().join("media-b"), "size=1100m");
+    let a = LoopDev::new(&ta.0.dir, "a", "1G", false);
+    let b = LoopDev::new(&tb.0.dir, "b", "1G", false);
+    let mut args: Vec<String> = env
+        .setup_args(&["--wipe", "--yes", "--fs-uuid", &env.uuid])
+        .into_iter()
+        .filter(|x| x != "--allow-loop-on-shared-disk")
+        .collect();
+    for (old, new) in [(&env.a.path, &a.path), (&env.b.path, &b.path)] {
+        let i = args.iter().position(|x| x == old).unwrap();
+        args[i] = new.clone();
+    }
+    let killed = RealRunner
+        .output(
+            &Cmd::mutating(
+                env!("CARGO_BIN_EXE_lnraid"),
+                args.iter().map(String::as_str),
+            )
+            .env("LNRAID_FAILPOINT", "wipe"),
+        )
+        .unwrap();
+    assert_eq!(
+        killed.status,
+        ExitStatus::Signal(9),
+        "setup without consent passes preflight here: {}{}",
+        killed.stdout,
+        killed.stderr
+    );
+    // Same /dev/loopN, now backed by a blank file beside the node directory.
+    let on_dir_fs = env.tmp.path().join("repointed.img");
+    sh("losetup", &["-d", &a.path]);
+    sh("truncate", &["-s", "1G", on_dir_fs.to_str().unwrap()]);
+    sh("losetup", &[&a.path, on_dir_fs.to_str().unwrap()]);
+    let before = blkid(&[&a.path, &b.path]);
+    let mut resume = vec!["setup".to_string(), "--resume".into(), "--yes".into()];
+    resume.extend(env.host_args());
+    let out = run(&resume, false);
+    assert!(!out.status.success(), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("lives on the same filesystem as")
+            && out.stderr.contains("nothing was destroyed"),
+        "the re-check names the loop refusal: {}",
+        out.stderr
+    );
+    assert_eq!(blkid(&[&a.path, &b.path]), before, "nothing was formatted");
+    drop((a, b));
+    drop((ta, tb));
 }

@@ -6,6 +6,8 @@
 #[path = "common/array.rs"]
 mod array;
 mod common;
+#[path = "common/recover.rs"]
+mod rec;
 #[path = "common/tree.rs"]
 mod tree;
 
@@ -21,6 +23,7 @@ use lnraid::exec::{Cmd, ExitStatus, Output, RealRunner, Recorder, Runner};
 use lnraid::recover::manifest::{EntryKind, MountKind};
 use lnraid::recover::RecoverManifest;
 use lnraid::testkit::{NodeSpec, COMMITTED_MARKER};
+use rec::leftover_mountpoints;
 
 /// The shared test array (`tests/common/array.rs`: loop devices, `lnraid setup`, a fresh
 /// filesystem UUID each, unmounted before detached) plus the node's files as they were before
@@ -79,8 +82,7 @@ impl Array {
 
     /// Unmounts the array and detaches member b: a dead disk.
     fn fail_b(&mut self) {
-        sh("umount", &[self.mp.to_str().unwrap()]);
-        self.b.detach();
+        rec::fail_b(&mut self.env);
     }
 
     fn dest(&self, name: &str) -> PathBuf {
@@ -88,17 +90,7 @@ impl Array {
     }
 
     fn recover(&self, extra: &[&str]) -> Output {
-        let lock = self.tmp.path().join("lock");
-        let st = self.tmp.path().join("state");
-        let mut args = vec![
-            "recover",
-            "--lock-dir",
-            lock.to_str().unwrap(),
-            "--state-dir",
-            st.to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        lnraid(&args)
+        rec::recover(&self.env, extra)
     }
 
     fn mounted(&self) -> bool {
@@ -112,25 +104,6 @@ fn mounted_at(p: &Path) -> bool {
         .unwrap()
         .lines()
         .any(|l| l.split(' ').nth(4) == Some(p))
-}
-
-/// Temporary mountpoints lnraid left (there must be none after any run).
-fn leftover_mountpoints() -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir("/run/lnraid")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("recover-"))
-        .collect();
-    v.extend(
-        fs::read_to_string("/proc/self/mountinfo")
-            .unwrap()
-            .lines()
-            .filter(|l| l.contains("/run/lnraid/recover-"))
-            .map(String::from),
-    );
-    v
 }
 
 fn blake3_file(p: &Path) -> String {
@@ -183,9 +156,10 @@ fn assert_copies_equal(arr: &Array, dest: &Path, expected: &[&str]) {
     assert_eq!(db.integrity_check, "ok");
 }
 
-/// Mutating commands with the random mountpoint name replaced by the dry run's placeholder.
+/// Commands with the random mountpoint name (chosen when each run makes its plan) replaced by
+/// a placeholder, so a dry run and a real run compare.
 fn normalized(lines: Vec<String>) -> Vec<String> {
-    let re = regex::Regex::new(r"/run/lnraid/recover-[A-Za-z0-9]{6}").unwrap();
+    let re = regex::Regex::new(r"/run/lnraid/recover-[0-9a-f]{12}").unwrap();
     lines
         .into_iter()
         .map(|l| {
@@ -214,7 +188,7 @@ fn recover_from_unmounted_survivor() {
     assert!(dry.status.success(), "{}{}", dry.stdout, dry.stderr);
     assert!(!dest.exists(), "a dry run creates nothing");
     assert!(dry.stdout.contains("nologreplay"), "{}", dry.stdout);
-    let planned = dollar_lines(&dry.stdout);
+    let planned = normalized(dollar_lines(&dry.stdout));
     assert_eq!(
         planned,
         [

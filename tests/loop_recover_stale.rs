@@ -7,14 +7,16 @@
 #[path = "common/array.rs"]
 mod array;
 mod common;
+#[path = "common/recover.rs"]
+mod rec;
 
 use std::fs;
-use std::path::{Path, PathBuf};
 
 use array::Env;
 use common::{lnraid, sh, tempdir, LoopDev};
-use lnraid::exec::{Cmd, ExitStatus, Output, RealRunner, Runner};
+use lnraid::exec::{Cmd, ExitStatus, RealRunner, Runner};
 use lnraid::testkit::NodeSpec;
+use rec::{fail_b, leftover_mountpoints, out_of, recover, state, Tmpfs};
 
 fn spec() -> NodeSpec {
     NodeSpec {
@@ -24,55 +26,11 @@ fn spec() -> NodeSpec {
     }
 }
 
-fn state(env: &Env) -> PathBuf {
-    env.tmp.path().join("state")
-}
-
-/// `lnraid recover --lock-dir .. --state-dir .. ARGS`.
-fn recover(env: &Env, extra: &[&str]) -> Output {
-    let lock = env.tmp.path().join("lock");
-    let st = state(env);
-    let mut args = vec![
-        "recover",
-        "--lock-dir",
-        lock.to_str().unwrap(),
-        "--state-dir",
-        st.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    lnraid(&args)
-}
-
-fn leftover_mountpoints() -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir("/run/lnraid")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("recover-"))
-        .collect();
-    v.extend(
-        fs::read_to_string("/proc/self/mountinfo")
-            .unwrap()
-            .lines()
-            .filter(|l| l.contains("/run/lnraid/recover-"))
-            .map(String::from),
-    );
-    v
-}
-
 fn generation(dev: &str) -> u64 {
     let out = sh("btrfs", &["inspect-internal", "dump-super", dev]).stdout;
     lnraid::probe::btrfs::superblock::parse_dump_super(&out)
         .unwrap()
         .generation
-}
-
-fn out_of(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status, o.stdout, o.stderr
-    )
 }
 
 #[test]
@@ -119,17 +77,18 @@ fn stale_ex_member_beside_members_is_ignored_and_alone_is_refused() {
         "{}",
         out_of(&out)
     );
+    // The printed plan is what the executor walks, command for command.
     assert!(
-        !out.stderr
-            .contains(&format!("btrfs device scan {}", b.path)),
+        !out.stdout
+            .contains(&format!("$ btrfs device scan {}", b.path)),
         "{}",
-        out.stderr
+        out.stdout
     );
     assert!(
-        out.stderr
-            .contains(&format!("btrfs device scan {}", c.path)),
+        out.stdout
+            .contains(&format!("$ btrfs device scan {}", c.path)),
         "{}",
-        out.stderr
+        out.stdout
     );
     assert_eq!(
         fs::read(dest.join("after-replace")).unwrap(),
@@ -172,35 +131,11 @@ fn stale_ex_member_beside_members_is_ignored_and_alone_is_refused() {
     b.detach();
 }
 
-/// A tmpfs of our own, unmounted on drop.
-struct Tmpfs(common::Mounted);
-
-impl Tmpfs {
-    fn new(dir: &Path, opts: &str) -> Tmpfs {
-        fs::create_dir_all(dir).unwrap();
-        sh(
-            "mount",
-            &[
-                "-t",
-                "tmpfs",
-                "-o",
-                opts,
-                "lnraid-test-tmpfs",
-                dir.to_str().unwrap(),
-            ],
-        );
-        Tmpfs(common::Mounted {
-            dir: dir.to_path_buf(),
-        })
-    }
-}
-
 #[test]
 fn dest_too_small_or_full_leaves_no_usable_copy() {
     let _lock = device_test!("dest_too_small_or_full_leaves_no_usable_copy");
     let mut env = Env::with_array("small-dest", spec());
-    sh("umount", &[env.mp.to_str().unwrap()]);
-    env.b.detach();
+    fail_b(&mut env);
     let media = common::mountpoint_dir("small-dest-media");
     // Too small: refused before the first byte, nothing created.
     {
@@ -245,8 +180,7 @@ fn dest_too_small_or_full_leaves_no_usable_copy() {
 fn killed_recover_is_cleaned_up_by_the_next_run() {
     let _lock = device_test!("killed_recover_is_cleaned_up_by_the_next_run");
     let mut env = Env::with_array("killed", spec());
-    sh("umount", &[env.mp.to_str().unwrap()]);
-    env.b.detach();
+    fail_b(&mut env);
     let dest = env.tmp.path().join("rescued");
     let lock = env.tmp.path().join("lock");
     let st = state(&env);

@@ -21,6 +21,24 @@ use crate::probe::mounts::{mount_containing, Mount};
 use crate::probe::snapshot::Snapshot;
 use crate::types::DevPath;
 
+/// Where the loop check reads backing files, and the operator's rehearsal consent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoopCheck {
+    /// `/sys/block` (a directory of `<kname>/loop/backing_file` in tests).
+    pub sys_block: PathBuf,
+    /// `--allow-loop-on-shared-disk`: accept the rehearsal cases (never a file on the array).
+    pub allow_shared: bool,
+}
+
+impl LoopCheck {
+    pub fn new(sys_block: impl Into<PathBuf>, allow_shared: bool) -> LoopCheck {
+        LoopCheck {
+            sys_block: sys_block.into(),
+            allow_shared,
+        }
+    }
+}
+
 /// Loops on loops deeper than this are not followed (and refused as unknown territory).
 const MAX_DEPTH: usize = 4;
 

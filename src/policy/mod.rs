@@ -10,6 +10,7 @@ mod graph;
 pub mod loops;
 mod reasons;
 
+pub use loops::LoopCheck;
 pub use reasons::{Advice, Refusal};
 
 use graph::{backing_devices, disk_of, with_ancestors, with_descendants};
@@ -34,24 +35,6 @@ pub struct PolicyContext {
     /// Judge loop devices by where their backing files live (see [`loops`]); `None`: not
     /// checked (`lnraid devices`, which judges one device at a time).
     pub loops: Option<LoopCheck>,
-}
-
-/// Where the loop check reads backing files, and the operator's rehearsal consent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoopCheck {
-    /// `/sys/block` (a directory of `<kname>/loop/backing_file` in tests).
-    pub sys_block: PathBuf,
-    /// `--allow-loop-on-shared-disk`: accept the rehearsal cases (never a file on the array).
-    pub allow_shared: bool,
-}
-
-impl LoopCheck {
-    pub fn new(sys_block: impl Into<PathBuf>, allow_shared: bool) -> LoopCheck {
-        LoopCheck {
-            sys_block: sys_block.into(),
-            allow_shared,
-        }
-    }
 }
 
 /// Why a path is protected, for the refusal message.

@@ -25,6 +25,7 @@ pub mod files;
 pub mod generations;
 pub mod manifest;
 pub mod mountpoint;
+pub mod no_overlay;
 pub mod partial;
 pub mod select;
 

@@ -87,7 +87,7 @@ pub fn clean_interrupted(runner: &dyn Runner, state_dir: &Path, dry_run: bool) -
         return Ok(());
     }
     println!(
-        "An interrupted `lnraid recover` (stopped at {at}, copying into {}) is cleaned up first: its read-only mount {} is removed; nothing was ever written to the array.",
+        "An interrupted `lnraid recover` (stopped at {at}, copying into {}) left its read-only mount {}: unmounting it (nothing was written through it).",
         j.request.dest.display(),
         mp.display()
     );

@@ -29,12 +29,12 @@ use crate::types::{DevPath, FsUuid};
 use crate::ui::sanitize_multiline;
 
 /// The loop device, dm snapshot and read-only assembly lnraid set up; undone on drop.
-struct Overlay<'r> {
+pub(super) struct Overlay<'r> {
     runner: &'r dyn Runner,
     assembled: bool,
-    loopdev: Option<String>,
+    pub(super) loopdev: Option<String>,
     dm: bool,
-    cow: Option<PathBuf>,
+    pub(super) cow: Option<PathBuf>,
 }
 
 impl Drop for Overlay<'_> {
@@ -182,7 +182,27 @@ pub fn run(
         .into());
     }
     if args.dry_run {
-        println!("md recovery: assemble the survivor read-only (if the array is stopped), replay the ext4 journal onto a dm-snapshot overlay, mount read-only, copy and verify into {}.\n(dry run: nothing was assembled, mounted or copied)", dest.path.display());
+        if dm_available() {
+            println!("md recovery: assemble the survivor read-only (if the array is stopped), replay the ext4 journal onto a dm-snapshot overlay, mount read-only, copy and verify into {}.", dest.path.display());
+        } else {
+            let image = dest.anchor.join(".lnraid-recover-image-PID");
+            let plan = crate::recover::no_overlay::plan_image_copy(
+                &running.as_ref().map_or_else(
+                    || crate::backend::md::array_path(mdr::RECOVER_NAME),
+                    |d| d.to_string(),
+                ),
+                &image,
+                &crate::recover::mountpoint::run_base().join("recover-XXXXXX"),
+                crate::backend::md::FSTYPE,
+            );
+            println!(
+                "{}\n{}",
+                crate::recover::no_overlay::explanation(None),
+                sanitize_multiline(&crate::plan::render_plan(&plan))
+            );
+            println!("The real run asks first (type yes, or pass --yes), then copies and verifies into {}.", dest.path.display());
+        }
+        println!("(dry run: nothing was assembled, mounted or copied)");
         return Ok(exit::OK);
     }
     let mut ov = Overlay {
@@ -288,9 +308,7 @@ fn overlay_mount<'r>(
     ov: &mut Overlay,
     dest: &Dest,
 ) -> Result<(ReadOnlyMount<'r>, Vec<Candidate>)> {
-    if !dm_available() {
-        return Err(Refused(vec![mdr::NO_DM_EXPLANATION.into()]).into());
-    }
+    let dm = dm_available();
     let running = running.filter(|d| {
         list_arrays(Path::new("/sys"))
             .iter()
@@ -307,6 +325,10 @@ fn overlay_mount<'r>(
         );
     }
     let n = sectors(&src)?;
+    if !dm {
+        return super::md_image::image_mount(args, runner, &src, n * 512, ov, dest)
+            .map(|m| (m, members));
+    }
     fs::create_dir_all(&dest.anchor).ok();
     let cow = dest
         .anchor

@@ -13,6 +13,7 @@
 
 mod journal;
 mod md;
+mod md_image;
 mod report;
 mod romount;
 mod say;

@@ -137,3 +137,101 @@ pub fn plan_recover(
         steps,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::btrfs::recover::discover::ExistingMount;
+    use crate::recover::select::{ArrayChoice, Candidate};
+    use crate::types::{DevNum, FsUuid};
+
+    fn array(existing: bool) -> ArrayFound {
+        let uuid = FsUuid::parse("5d1c0e2a-1111-2222-3333-444455556666").unwrap();
+        let a = Candidate {
+            path: DevPath::new("/dev/sdb"),
+            uuid: uuid.clone(),
+            uuid_sub: Some("sub-a".into()),
+            label: Some("lnraid".into()),
+        };
+        ArrayFound {
+            choice: ArrayChoice {
+                uuid,
+                label: Some("lnraid".into()),
+                members: vec![a.clone()],
+            },
+            survivor: a,
+            member_devnums: vec![],
+            existing: existing.then(|| ExistingMount {
+                mountpoint: "/mnt/lnraid".into(),
+                devnum: DevNum {
+                    major: 0,
+                    minor: 40,
+                },
+                root_dev: DevNum {
+                    major: 0,
+                    minor: 41,
+                },
+                options: "rw,degraded".into(),
+                root: "/".into(),
+            }),
+            seen: vec![],
+            ignored: vec![],
+        }
+    }
+
+    fn ids(p: &Plan) -> Vec<&str> {
+        p.steps.iter().map(|s| s.id.as_str()).collect()
+    }
+
+    /// The survivor is mounted `ro,degraded` by a member re-read with blkid (Action::Mount),
+    /// proven read-only before the copy, and unmounted last; the plan's commands are exactly
+    /// the read-only mount's (nothing that writes to the array).
+    #[test]
+    fn unmounted_survivor_plan_is_read_only_and_in_order() {
+        let mp = Path::new("/run/lnraid/recover-0123456789ab");
+        let p = plan_recover(&array(false), Path::new("/media/usb/rec"), None, false, mp);
+        assert_eq!(ids(&p), ["scan", MOUNTED, "copy", "unmount"]);
+        let mount = &p.steps[1].actions;
+        assert!(matches!(&mount[0], Action::MakeDir { mode: 0o700, .. }));
+        assert!(matches!(&mount[1], Action::Mount { options, members, .. }
+            if options == "ro,degraded" && members == &[DevPath::new("/dev/sdb")]));
+        assert!(matches!(&mount[2], Action::RequireReadOnly { mountpoint } if mountpoint == mp));
+        assert!(matches!(&p.steps[2].actions[0], Action::CopyOut { out }
+            if out.mountpoint == mp && out.btrfs_devids && out.mount.options == "ro,degraded"));
+        let cmds: Vec<String> = p.commands().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            cmds,
+            [
+                "btrfs device scan /dev/sdb",
+                "mount -t btrfs -o ro,degraded /dev/sdb /run/lnraid/recover-0123456789ab",
+                "umount /run/lnraid/recover-0123456789ab",
+            ]
+        );
+        let text = crate::plan::render_plan(&p);
+        assert!(text.contains("mounted read-only (statvfs)"), "{text}");
+    }
+
+    #[test]
+    fn existing_mount_is_read_through_a_read_only_bind() {
+        let mp = Path::new("/run/lnraid/recover-x");
+        let p = plan_recover(
+            &array(true),
+            Path::new("/media/usb/rec"),
+            Some("bitcoin"),
+            true,
+            mp,
+        );
+        assert_eq!(ids(&p), [MOUNTED, "copy", "unmount"]);
+        let cmds: Vec<String> = p.commands().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            cmds,
+            [
+                "mount --bind -o ro /mnt/lnraid /run/lnraid/recover-x",
+                "umount /run/lnraid/recover-x"
+            ]
+        );
+        assert!(matches!(&p.steps[1].actions[0], Action::CopyOut { out }
+            if out.live_mount.as_deref() == Some(Path::new("/mnt/lnraid")) && out.all
+                && out.dir_name.as_deref() == Some("bitcoin") && out.mount.options == "bind,ro"));
+    }
+}
