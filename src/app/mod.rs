@@ -45,6 +45,12 @@ pub fn run(cli: Cli, runner: &dyn Runner) -> anyhow::Result<i32> {
     if let Some(secs) = cli.timeout {
         crate::exec::timeout::set_read_timeout(secs);
     }
+    // mdadm helper's hook: the minimum-size test knob is never silently active.
+    match crate::policy::min_size_override() {
+        Ok(Some(w)) => tracing::warn!("{w}"),
+        Ok(None) => {}
+        Err(e) => return Err(Refused(vec![e]).into()),
+    }
     match cli.command {
         Command::Devices(args) => devices::run(&args, runner),
         Command::Schedule(cmd) => schedule::run(&cmd, runner),

@@ -137,6 +137,9 @@ pub enum Action {
     UnSchedule {
         schedule: crate::schedule::SetupSchedule,
     },
+    /// An md array action (stop, zero own superblock, assemble, mdadm.conf undo): data in
+    /// the md backend, mechanics in src/walk/apply_md.rs.
+    Md(crate::backend::md::action::MdAction),
     // exec (maintain, schedule): mechanics in walk/apply_ops.rs.
     /// `btrfs scrub start -B`, progress from `scrub status` against `estimate` bytes. Exit 3
     /// (uncorrectable errors found) is an outcome the caller reports, not a failure. With
@@ -223,6 +226,7 @@ impl Action {
             Action::Umount { mountpoint } => Some(umount_cmd(mountpoint)),
             Action::WipeOwn { device, .. } => Some(wipe_cmd(device)),
             Action::MakeMutable { path } => Some(chattr_cmd("-i", path)),
+            Action::Md(a) => a.command(),
             _ => None,
         }
     }

@@ -36,6 +36,10 @@ pub fn render_plan(plan: &Plan) -> String {
                     writeln!(out, "      $ {cmd}\n        (only if blkid -p shows it carrying {fs_uuid})")
                 }
                 Action::BtrfsReplace { cmd, .. } => writeln!(out, "      $ {cmd}"),
+                Action::Md(m) => match m.command() {
+                    Some(cmd) => writeln!(out, "      $ {cmd}\n        ({})", m.describe()),
+                    None => writeln!(out, "      {}", m.describe()),
+                },
                 Action::RemoveOwnFile { path, .. } => writeln!(out, "      remove {} (if unchanged since lnraid wrote it)", crate::exec::quote_path(path)),
                 // exec (maintain, schedule)
                 Action::BtrfsScrub { .. } | Action::BtrfsBalance { .. } | Action::MdCheck { .. } | Action::PutFile { .. } | Action::WriteSecret { .. } | Action::RemoveSecret { .. } => {

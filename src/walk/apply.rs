@@ -104,7 +104,7 @@ pub fn apply<R: Serialize + DeserializeOwned>(
             strict,
         } => {
             let now = Contents::of(&probe_identity(w.runner, device)?);
-            if now.is_btrfs(fs_uuid) {
+            if now.is_own(fs_uuid) {
                 w.runner.run_ok(&wipe_cmd(device))?;
                 say(&format!(
                     "erased lnraid's own filesystem {fs_uuid} from {device} (it held only a copy)"
@@ -140,6 +140,7 @@ pub fn apply<R: Serialize + DeserializeOwned>(
             md_uuid,
         } => crate::backend::md::conf::apply_append(path, lines, md_uuid)?,
         Action::AwaitSync { array } => crate::backend::md::wait::await_sync(array)?,
+        Action::Md(a) => super::apply_md::apply(w, a)?,
         // exec (maintain, schedule): src/walk/apply_ops.rs.
         Action::BtrfsScrub { .. }
         | Action::BtrfsBalance { .. }
@@ -295,7 +296,7 @@ fn mount(
     let mut seen = Vec::new();
     for m in members {
         match probe_identity(w.runner, m) {
-            Ok(id) if Contents::of(&id).is_btrfs(uuid) => {
+            Ok(id) if Contents::of(&id).is_own(uuid) => {
                 w.runner.run_ok(&mount_cmd(m, mp, opts))?;
                 return Ok(());
             }

@@ -19,6 +19,7 @@
 //! done), plus read-only probes.
 
 mod apply;
+mod apply_md;
 mod apply_ops;
 mod apply_recover;
 pub mod fresh;

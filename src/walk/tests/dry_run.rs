@@ -30,6 +30,9 @@ const EVERY_MUTATING_COMMAND: &[(&str, Case)] = &[
     ("maintain balance", || ops::balance().run()),
     ("schedule install", || ops::install().run()),
     ("schedule remove", || ops::remove().run()),
+    ("setup --backend mdadm", super::md::setup_case),
+    ("setup --abort (md)", super::md::abort_case),
+    ("setup --resume (md)", super::md::resume_case),
 ];
 
 #[test]

@@ -5,6 +5,7 @@
 
 mod abort;
 mod dry_run;
+mod md;
 mod ops;
 mod recover;
 mod replace;
