@@ -10,6 +10,7 @@
 pub mod clone;
 pub mod crypt;
 pub mod dest;
+pub mod ioctl;
 pub mod lock;
 pub mod restore;
 pub mod retention;
