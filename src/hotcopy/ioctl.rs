@@ -90,6 +90,52 @@ impl SnapshotCall {
     }
 }
 
+/// `struct btrfs_ioctl_fs_info_args` (linux/btrfs.h): 1024 bytes.
+#[repr(C)]
+struct FsInfoArgs {
+    max_id: u64,
+    num_devices: u64,
+    fsid: [u8; 16],
+    nodesize: u32,
+    sectorsize: u32,
+    clone_alignment: u32,
+    csum_type: u16,
+    csum_size: u16,
+    flags: u64,
+    generation: u64,
+    metadata_uuid: [u8; 16],
+    reserved: [u8; 944],
+}
+
+const _: () = assert!(std::mem::size_of::<FsInfoArgs>() == 1024);
+
+// BTRFS_IOC_FS_INFO = _IOR(0x94, 31, struct btrfs_ioctl_fs_info_args)
+nix::ioctl_read!(fs_info, 0x94, 31, FsInfoArgs);
+
+/// The filesystem UUID of the btrfs holding `p` (`BTRFS_IOC_FS_INFO`, read-only): the proof
+/// that a path lies on lnraid's own new filesystem before lnraid deletes anything there.
+pub fn fs_uuid(p: &Path) -> Result<String> {
+    let f = open_dir(p)?;
+    // SAFETY: an all-zero FsInfoArgs is valid (plain integers); the kernel fills it.
+    let mut args: Box<FsInfoArgs> = Box::new(unsafe { std::mem::zeroed() });
+    // SAFETY: `f` is an open directory; `args` has the size the ioctl number encodes.
+    unsafe { fs_info(f.as_raw_fd(), &mut *args) }.with_context(|| {
+        format!(
+            "reading the btrfs filesystem of {} (BTRFS_IOC_FS_INFO)",
+            p.display()
+        )
+    })?;
+    let h: String = args.fsid.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,7 +144,10 @@ mod tests {
     fn refuses_names_that_are_paths() {
         let t = tempfile::tempdir().unwrap();
         for bad in ["", "a/b", ".."] {
-            assert!(SnapshotCall::prepare(t.path(), t.path(), bad).is_err(), "{bad}");
+            assert!(
+                SnapshotCall::prepare(t.path(), t.path(), bad).is_err(),
+                "{bad}"
+            );
         }
     }
 

@@ -14,6 +14,7 @@
 //! operator confirmed.
 
 pub mod abort;
+pub mod hotcopy;
 mod render;
 pub mod setup;
 mod target;
@@ -134,6 +135,8 @@ pub enum Action {
     UnSchedule {
         schedule: crate::schedule::SetupSchedule,
     },
+    /// The hot-copy layer's actions (setup's subvolume; snapshots), in `plan/hotcopy.rs`.
+    Hotcopy(hotcopy::HotAction),
 }
 
 impl Action {
@@ -152,6 +155,7 @@ impl Action {
             Action::Umount { mountpoint } => Some(umount_cmd(mountpoint)),
             Action::WipeOwn { device, .. } => Some(wipe_cmd(device)),
             Action::MakeMutable { path } => Some(chattr_cmd("-i", path)),
+            Action::Hotcopy(h) => h.command(),
             _ => None,
         }
     }

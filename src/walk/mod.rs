@@ -19,6 +19,7 @@
 //! done), plus read-only probes.
 
 mod apply;
+mod apply_hotcopy;
 pub mod fresh;
 pub mod journal;
 pub mod machine;

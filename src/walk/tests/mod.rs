@@ -276,6 +276,9 @@ impl Fx {
         fx.fake
             .reply_prefix("btrfs device scan --forget", Output::ok(""));
         fx.fake.reply_prefix("chattr -i ", Output::ok(""));
+        // hotcopy: setup's subvolume step (the fake creates nothing; the copy makes a dir).
+        fx.fake
+            .reply_prefix("btrfs subvolume create ", Output::ok(""));
         fx.fake.reply_prefix("umount ", Output::ok(""));
         fx
     }

@@ -1,0 +1,110 @@
+//! Mechanics of the hot-copy layer's actions ([`HotAction`]) and of the partial subvolume
+//! setup's copy writes into. Each is idempotent: an empty subvolume already there is "done";
+//! a half-filled one from an interrupted run is deleted and made again.
+//!
+//! What it may not do: delete any path not re-proven, right before, to be lnraid's own
+//! partial copy — named `.lnraid-partial-*`, directly below a mounted mountpoint, on the
+//! plan's own filesystem (`BTRFS_IOC_FS_INFO` UUID == [`Plan::own_fs`]). A subvolume is
+//! deleted with `btrfs subvolume delete` (one kernel call, no recursive walk).
+
+use std::fs;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+
+use super::Walker;
+use crate::hotcopy::ioctl::fs_uuid;
+use crate::hotcopy::snapshot::is_subvolume;
+use crate::plan::hotcopy::{subvolume_create_cmd, subvolume_delete_cmd, HotAction};
+use crate::plan::Plan;
+
+pub const PARTIAL_PREFIX: &str = ".lnraid-partial-";
+
+pub fn apply(w: &Walker, plan: &Plan, a: &HotAction) -> Result<()> {
+    match a {
+        HotAction::Subvolume { path } => create_subvolume(w, plan, path),
+        HotAction::DeletePartial { path } => {
+            if fs::symlink_metadata(path).is_ok() {
+                remove_own_partial(w, plan, path)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn is_empty_dir(p: &Path) -> Result<bool> {
+    Ok(fs::read_dir(p)
+        .with_context(|| format!("listing {}", p.display()))?
+        .next()
+        .is_none())
+}
+
+fn create_subvolume(w: &Walker, plan: &Plan, path: &Path) -> Result<()> {
+    if fs::symlink_metadata(path).is_ok() {
+        if is_subvolume(path)? && is_empty_dir(path)? {
+            return Ok(()); // made before an interruption
+        }
+        remove_own_partial(w, plan, path)?;
+    }
+    w.runner.run_ok(&subvolume_create_cmd(path))?;
+    Ok(())
+}
+
+/// Before the copy: `true` when `dst` is an empty subvolume to copy into (a half-filled one
+/// of an interrupted copy is deleted and created again first); `false` when `dst` is not a
+/// subvolume (absent: the copy creates a directory; an md array's ext4 has no subvolumes).
+pub fn ready_partial_subvolume(w: &Walker, plan: &Plan, dst: &Path) -> Result<bool> {
+    if fs::symlink_metadata(dst).is_err() || !is_subvolume(dst)? {
+        return Ok(false);
+    }
+    if !is_empty_dir(dst)? {
+        remove_own_partial(w, plan, dst)?;
+        w.runner.run_ok(&subvolume_create_cmd(dst))?;
+    }
+    Ok(true)
+}
+
+/// Re-proves `p` is lnraid's own partial copy, then deletes it: a subvolume with
+/// `btrfs subvolume delete`, a plain directory (written by a run before setup made
+/// subvolumes) by removing it.
+fn remove_own_partial(w: &Walker, plan: &Plan, p: &Path) -> Result<()> {
+    let named = p
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with(PARTIAL_PREFIX));
+    let mounted = match p.parent() {
+        Some(mp) => w.machine.is_mounted(mp)?,
+        None => false,
+    };
+    if !named || !mounted {
+        bail!(
+            "{} exists and is not lnraid's partial copy below a mounted array; refusing to remove it",
+            p.display()
+        );
+    }
+    let subvolume = is_subvolume(p)?;
+    if subvolume {
+        let Some(own) = plan.own_fs.as_deref() else {
+            bail!(
+                "{}: the plan names no filesystem of its own; not deleting",
+                p.display()
+            );
+        };
+        let on = fs_uuid(p)?;
+        if on != own {
+            bail!(
+                "{} is on filesystem {on}, not lnraid's new {own}; refusing to delete it",
+                p.display()
+            );
+        }
+    }
+    tracing::info!(
+        "  deleting the partial copy of the interrupted run ({})",
+        crate::ui::sanitize(&p.display().to_string())
+    );
+    if subvolume {
+        w.runner.run_ok(&subvolume_delete_cmd(p))?;
+        Ok(())
+    } else {
+        fs::remove_dir_all(p).with_context(|| format!("removing {}", p.display()))
+    }
+}
