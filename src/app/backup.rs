@@ -6,10 +6,23 @@ use anyhow::{Context, Result};
 
 use crate::cli_hotcopy::BackupArgs;
 use crate::exec::Runner;
+use crate::hotcopy::jobs::{recorded, HotJob};
 use crate::hotcopy::{crypt, dest, snapshot, source};
 use crate::types::Bytes;
 
 pub fn run(args: &BackupArgs, runner: &dyn Runner) -> Result<i32> {
+    let rec = (args.record.record_job && !args.dry_run).then(|| {
+        (
+            args.record.state_dir.as_path(),
+            HotJob::Backup,
+            args.node.lightning_dir.as_path(),
+            Some(args.to.as_path()),
+        )
+    });
+    recorded(rec, || run_inner(args, runner))
+}
+
+fn run_inner(args: &BackupArgs, runner: &dyn Runner) -> Result<(i32, String)> {
     let layout = snapshot::Layout::for_dir(&args.node.lightning_dir)?;
     let max = Bytes::parse_human(&args.max_locked_copy)
         .with_context(|| format!("{:?} is not a size", args.max_locked_copy))?
@@ -30,7 +43,7 @@ pub fn run(args: &BackupArgs, runner: &dyn Runner) -> Result<i32> {
             layout.home.display(),
             args.to.display()
         );
-        return Ok(super::exit::OK);
+        return Ok((super::exit::OK, String::new()));
     }
     dest::ensure_dest(&args.to)?;
     let src = source::acquire(runner, &layout, super::snapshot::bounds(&args.node), max)?;
@@ -67,5 +80,8 @@ pub fn run(args: &BackupArgs, runner: &dyn Runner) -> Result<i32> {
     for p in pruned {
         println!("  pruned {p}");
     }
-    Ok(super::exit::OK)
+    Ok((
+        super::exit::OK,
+        format!("backup {} at {}", doc.name, args.to.display()),
+    ))
 }

@@ -1,22 +1,41 @@
 //! `lnraid snapshot create|list|prune|migrate`: orchestration and output; the mechanics are
 //! in `hotcopy::snapshot` and `hotcopy::retention`.
 
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::cli_hotcopy::{
-    KeepArgs, NodeLock, SnapshotCommand, SnapshotListArgs, SnapshotPruneArgs,
-};
+use crate::cli_hotcopy::{KeepArgs, NodeLock, SnapshotCommand, SnapshotListArgs};
 use crate::exec::Runner;
+use crate::hotcopy::jobs::{recorded, HotJob};
 use crate::hotcopy::retention::{plan_retention, Candidate, Policy};
 use crate::hotcopy::snapshot::{self, age, Layout, LockBounds};
 
 pub fn run(cmd: &SnapshotCommand, runner: &dyn Runner) -> Result<i32> {
     match cmd {
-        SnapshotCommand::Create(a) => create(&a.node, a.json, runner),
+        SnapshotCommand::Create(a) => {
+            let rec = a.record.record_job.then(|| {
+                (
+                    a.record.state_dir.as_path(),
+                    HotJob::Snapshot,
+                    a.node.lightning_dir.as_path(),
+                    None,
+                )
+            });
+            recorded(rec, || {
+                let (code, name) = create(&a.node, a.json, runner)?;
+                if code != super::exit::OK {
+                    anyhow::bail!("snapshot {name} failed its verification");
+                }
+                if a.prune {
+                    prune_now(&a.node.lightning_dir, &a.keep, false, runner)?;
+                }
+                Ok((code, format!("snapshot {name}, verified")))
+            })
+        }
         SnapshotCommand::List(a) => list(a),
-        SnapshotCommand::Prune(a) => prune(a, runner),
+        SnapshotCommand::Prune(a) => prune_now(&a.lightning_dir, &a.keep, a.dry_run, runner),
         SnapshotCommand::Migrate(a) => super::restore::migrate(a, runner),
     }
 }
@@ -37,7 +56,7 @@ pub fn policy(k: &KeepArgs) -> Policy {
     }
 }
 
-fn create(node: &NodeLock, json: bool, runner: &dyn Runner) -> Result<i32> {
+fn create(node: &NodeLock, json: bool, runner: &dyn Runner) -> Result<(i32, String)> {
     let layout = Layout::for_dir(&node.lightning_dir)?;
     let rec = snapshot::create(runner, &layout, bounds(node))?;
     if json {
@@ -53,11 +72,12 @@ fn create(node: &NodeLock, json: bool, runner: &dyn Runner) -> Result<i32> {
             if rec.hot_journal { " (a hot journal was rolled back on the scratch copy)" } else { "" }
         );
     }
-    Ok(if rec.verified {
+    let code = if rec.verified {
         super::exit::OK
     } else {
         super::exit::FAILURE
-    })
+    };
+    Ok((code, rec.name))
 }
 
 fn list(a: &SnapshotListArgs) -> Result<i32> {
@@ -105,8 +125,8 @@ fn list(a: &SnapshotListArgs) -> Result<i32> {
     Ok(super::exit::OK)
 }
 
-fn prune(a: &SnapshotPruneArgs, runner: &dyn Runner) -> Result<i32> {
-    let layout = Layout::for_dir(&a.lightning_dir)?;
+fn prune_now(dir: &Path, keep: &KeepArgs, dry_run: bool, runner: &dyn Runner) -> Result<i32> {
+    let layout = Layout::for_dir(dir)?;
     let all = snapshot::list(&layout)?;
     let cands: Vec<Candidate> = all
         .iter()
@@ -116,11 +136,11 @@ fn prune(a: &SnapshotPruneArgs, runner: &dyn Runner) -> Result<i32> {
             verified: s.verified(),
         })
         .collect();
-    let decisions = plan_retention(&cands, policy(&a.keep));
+    let decisions = plan_retention(&cands, policy(keep));
     for (s, d) in all.iter().zip(&decisions) {
         match d {
             Some(k) => println!("keep    {}  ({})", s.name, k.describe()),
-            None if a.dry_run => println!("would delete {}", s.name),
+            None if dry_run => println!("would delete {}", s.name),
             None => {
                 snapshot::delete(runner, &layout, s)?;
                 println!("deleted {}", s.name);

@@ -11,6 +11,7 @@ pub mod clone;
 pub mod crypt;
 pub mod dest;
 pub mod ioctl;
+pub mod jobs;
 pub mod lock;
 pub mod restore;
 pub mod retention;

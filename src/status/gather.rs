@@ -184,6 +184,8 @@ pub fn gather(runner: &dyn Runner, ctx: &GatherCtx, t: &Target) -> ArrayFacts {
         f.lightning_dir_dangling = fs::symlink_metadata(&d).is_ok() && fs::metadata(&d).is_err();
         f.lightning_dir = Some(d);
     }
+    // hotcopy: snapshot/backup ages and job outcomes.
+    f.hot = super::hotcopy::gather(&ctx.state_dir, f.lightning_dir.as_deref());
     f
 }
 

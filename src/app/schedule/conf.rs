@@ -164,5 +164,8 @@ pub fn spec(c: &ScheduleConfig, exe: PathBuf, arrays: Vec<ScheduledArray>) -> Re
         monitor: c.monitor.then(|| MonitorJob {
             textfile: c.textfile.clone(),
         }),
+        // hotcopy: the snapshot and backup jobs.
+        hot: crate::schedule::hotcopy::HotJobs::from_config(c.snapshot.as_ref(), c.backup.as_ref())
+            .map_err(|e| Refused(vec![e]))?,
     })
 }
