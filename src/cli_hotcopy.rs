@@ -65,6 +65,9 @@ pub struct SnapshotCreateArgs {
     /// After a verified snapshot, delete those the retention (--keep-*) does not keep.
     #[arg(long)]
     pub prune: bool,
+    /// Print the plan; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
     #[command(flatten)]
     pub keep: KeepArgs,
     #[command(flatten)]

@@ -9,6 +9,7 @@ mod devwriter;
 mod doctor;
 mod drill;
 mod gen;
+mod hot_walk;
 pub mod ids;
 mod maintain;
 pub mod metrics;

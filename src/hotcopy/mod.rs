@@ -7,6 +7,7 @@
 //! and backups carry lnraid's names and records), or leave a copy that lightningd could start
 //! as the node by accident.
 
+pub mod backup;
 pub mod clone;
 pub mod crypt;
 pub mod dest;

@@ -29,6 +29,41 @@ pub enum HotAction {
     /// `btrfs subvolume delete PATH` of lnraid's own partial subvolume, when it is there
     /// (re-proven as above; abort).
     DeletePartial { path: PathBuf },
+    /// A read-only snapshot of the subvolume `home` into `dir` (named by the time it is
+    /// taken), under SQLite's SHARED lock held at most `cap_ms` (`BTRFS_IOC_SNAP_CREATE_V2`,
+    /// no process), then verified on a scratch clone and recorded. Fails (leaving no
+    /// snapshot) when the lock is not had within `wait_ms` or the cap passes.
+    Snapshot {
+        home: PathBuf,
+        dir: PathBuf,
+        wait_ms: u64,
+        cap_ms: u64,
+    },
+    /// `btrfs subvolume delete DIR/NAME` of one of lnraid's snapshots, and its record.
+    DeleteSnapshot { dir: PathBuf, name: String },
+    /// A fresh point-in-time source (snapshot, or reflink under the lock) copied to `to`
+    /// without any lock, read back, then DEST's retention (`keep`: last, hourly, daily,
+    /// weekly).
+    Backup {
+        lightning_dir: PathBuf,
+        to: PathBuf,
+        max_locked_copy: u64,
+        wait_ms: u64,
+        cap_ms: u64,
+        recipients: Vec<String>,
+        keep: [usize; 4],
+    },
+    /// Copies `src` into the new partial home `partial` (a subvolume on btrfs), applying
+    /// `renamed` (backup name → node name) and leaving out `extra`; reads it back and
+    /// integrity-checks the database. The source manifest goes into the journal.
+    CopyIn {
+        src: PathBuf,
+        partial: PathBuf,
+        renamed: Vec<(String, String)>,
+        extra: Vec<String>,
+    },
+    /// `dir` is unchanged since `CopyIn` copied it (a migration must not lose a commit).
+    ProveUnchanged { dir: PathBuf },
 }
 
 impl HotAction {
@@ -36,6 +71,10 @@ impl HotAction {
         Some(match self {
             HotAction::Subvolume { path } => subvolume_create_cmd(path),
             HotAction::DeletePartial { path } => subvolume_delete_cmd(path),
+            HotAction::DeleteSnapshot { dir, name } => subvolume_delete_cmd(&dir.join(name)),
+            // An ioctl, file copies, or commands that depend on what DEST holds (send -p):
+            // described, not printed as a command line.
+            _ => return None,
         })
     }
 
@@ -48,6 +87,26 @@ impl HotAction {
             ),
             HotAction::DeletePartial { .. } => format!(
                 "      $ {cmd}\n        (only if there, and proven lnraid's partial on its own filesystem)"
+            ),
+            HotAction::DeleteSnapshot { .. } => format!("      $ {cmd}\n        (and its record)"),
+            HotAction::Snapshot { home, dir, wait_ms, cap_ms } => format!(
+                "      under SQLite's SHARED lock on {}/lightningd.sqlite3 (waiting at most {wait_ms} ms for a commit, held at most {cap_ms} ms):\n        ioctl BTRFS_IOC_SNAP_CREATE_V2 read-only {} -> {}/<RFC 3339 UTC now>\n      then PRAGMA integrity_check on a scratch clone; record <name>.json",
+                home.display(), home.display(), dir.display()
+            ),
+            HotAction::Backup { lightning_dir, to, recipients, keep, .. } => format!(
+                "      a fresh point-in-time source of {} (snapshot; reflink under the lock elsewhere)\n      -> {} ({}), read back, MANIFEST; README at DEST\n      then DEST's retention: keep last {}, hourly {}, daily {}, weekly {}",
+                lightning_dir.display(), to.display(),
+                if recipients.is_empty() { "btrfs send | receive on a btrfs DEST, else a verified file copy".to_string() } else { format!("each file encrypted to {} age recipient(s)", recipients.len()) },
+                keep[0], keep[1], keep[2], keep[3]
+            ),
+            HotAction::CopyIn { src, partial, renamed, .. } => format!(
+                "      copy {} -> {} (a new subvolume on btrfs; every byte hashed){}\n      read back and compare; PRAGMA integrity_check on the copied database",
+                src.display(), partial.display(),
+                if renamed.is_empty() { String::new() } else { format!("; undo the backup's renames ({})", renamed.iter().map(|(a, b)| format!("{a} -> {b}")).collect::<Vec<_>>().join(", ")) }
+            ),
+            HotAction::ProveUnchanged { dir } => format!(
+                "      read {} back against the copy's manifest: unchanged since it was copied",
+                dir.display()
             ),
         }
     }

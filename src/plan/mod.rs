@@ -15,6 +15,7 @@
 
 pub mod abort;
 pub mod hotcopy;
+pub mod hotcopy_plans;
 mod render;
 pub mod setup;
 mod target;

@@ -140,7 +140,7 @@ pub fn apply<R: Serialize + DeserializeOwned>(
         } => crate::backend::md::conf::apply_append(path, lines, md_uuid)?,
         Action::AwaitSync { array } => crate::backend::md::wait::await_sync(array)?,
         // hotcopy: setup's partial subvolume (src/walk/apply_hotcopy.rs).
-        Action::Hotcopy(h) => super::apply_hotcopy::apply(w, plan, h)?,
+        Action::Hotcopy(h) => super::apply_hotcopy::apply(w, j, plan, h)?,
     }
     Ok(())
 }

@@ -1,5 +1,5 @@
-//! Mechanics of the hot-copy layer's actions ([`HotAction`]) and of the partial subvolume
-//! setup's copy writes into. Each is idempotent: an empty subvolume already there is "done";
+//! Mechanics of the hot-copy layer's actions ([`HotAction`]: setup's partial subvolume,
+//! snapshots, backups, restore's copy) and of the partial subvolume setup's copy writes into. Each is idempotent: an empty subvolume already there is "done";
 //! a half-filled one from an interrupted run is deleted and made again.
 //!
 //! What it may not do: delete any path not re-proven, right before, to be lnraid's own
@@ -10,17 +10,28 @@
 use std::fs;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use std::time::Duration;
 
-use super::Walker;
+use anyhow::{bail, Context, Result};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::{Journal, Walker};
 use crate::hotcopy::ioctl::fs_uuid;
-use crate::hotcopy::snapshot::is_subvolume;
+use crate::hotcopy::restore::{copy_in, prove_unchanged};
+use crate::hotcopy::retention::Policy;
+use crate::hotcopy::snapshot::{self, is_subvolume, Layout, LockBounds};
 use crate::plan::hotcopy::{subvolume_create_cmd, subvolume_delete_cmd, HotAction};
 use crate::plan::Plan;
 
 pub const PARTIAL_PREFIX: &str = ".lnraid-partial-";
 
-pub fn apply(w: &Walker, plan: &Plan, a: &HotAction) -> Result<()> {
+pub fn apply<R: Serialize + DeserializeOwned>(
+    w: &Walker,
+    j: &mut Journal<R>,
+    plan: &Plan,
+    a: &HotAction,
+) -> Result<()> {
     match a {
         HotAction::Subvolume { path } => create_subvolume(w, plan, path),
         HotAction::DeletePartial { path } => {
@@ -29,7 +40,101 @@ pub fn apply(w: &Walker, plan: &Plan, a: &HotAction) -> Result<()> {
             }
             Ok(())
         }
+        HotAction::Snapshot {
+            home,
+            dir,
+            wait_ms,
+            cap_ms,
+        } => {
+            let layout = Layout {
+                home: home.clone(),
+                dir: dir.clone(),
+            };
+            let rec = snapshot::create(w.runner, &layout, bounds(*wait_ms, *cap_ms))?;
+            if !rec.verified {
+                bail!(
+                    "the snapshot {} failed its verification: {}",
+                    rec.name,
+                    rec.integrity
+                );
+            }
+            Ok(())
+        }
+        HotAction::DeleteSnapshot { dir, name } => delete_snapshot(w, dir, name),
+        HotAction::Backup {
+            lightning_dir,
+            to,
+            max_locked_copy,
+            wait_ms,
+            cap_ms,
+            recipients,
+            keep,
+        } => {
+            let policy = Policy {
+                last: keep[0],
+                hourly: keep[1],
+                daily: keep[2],
+                weekly: keep[3],
+            };
+            let done = crate::hotcopy::backup::run(
+                w.runner,
+                lightning_dir,
+                to,
+                bounds(*wait_ms, *cap_ms),
+                *max_locked_copy,
+                recipients,
+                policy,
+            )?;
+            for p in &done.pruned {
+                tracing::info!("  pruned {p} at DEST (retention)");
+            }
+            Ok(())
+        }
+        HotAction::CopyIn {
+            src,
+            partial,
+            renamed,
+            extra,
+        } => {
+            j.manifest = Some(copy_in(w.runner, src, partial, renamed, extra)?);
+            j.save()
+        }
+        HotAction::ProveUnchanged { dir } => {
+            let m = j
+                .manifest
+                .as_ref()
+                .context("the journal holds no manifest of the copy")?;
+            prove_unchanged(m, dir)
+        }
     }
+}
+
+fn bounds(wait_ms: u64, cap_ms: u64) -> LockBounds {
+    LockBounds {
+        wait: Duration::from_millis(wait_ms),
+        cap: Duration::from_millis(cap_ms),
+    }
+}
+
+/// Deletes one of lnraid's snapshots: named by a time, inside a `.lnraid-snapshots` dir.
+fn delete_snapshot(w: &Walker, dir: &Path, name: &str) -> Result<()> {
+    let ours = name.parse::<jiff::Timestamp>().is_ok()
+        && dir
+            .parent()
+            .and_then(|p| p.file_name())
+            .is_some_and(|n| n == crate::hotcopy::snapshot::SNAPSHOTS_DIR);
+    if !ours {
+        bail!(
+            "{}/{name} is not an lnraid snapshot; not deleting it",
+            dir.display()
+        );
+    }
+    let path = dir.join(name);
+    if fs::symlink_metadata(&path).is_ok() {
+        w.runner.run_ok(&subvolume_delete_cmd(&path))?;
+    }
+    let _ = fs::remove_file(dir.join(format!("{name}.json")));
+    Ok(())
 }
 
 fn is_empty_dir(p: &Path) -> Result<bool> {
