@@ -183,6 +183,9 @@ pub struct SetupArgs {
     pub schedule: crate::schedule::SetupScheduler,
     #[command(flatten)]
     pub cron: CronDir,
+    /// With --schedule: the config whose options (and alert file) the jobs use.
+    #[command(flatten)]
+    pub config: ConfigPath,
     #[command(flatten)]
     pub host: crate::host::HostPaths,
 }

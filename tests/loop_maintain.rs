@@ -9,33 +9,13 @@ mod common;
 use std::fs;
 use std::io::{Read, Seek, SeekFrom, Write};
 
-use array::Env;
+use array::{problem_codes, Env};
 use common::sh;
 use lnraid::exec::{Cmd, ExitStatus, RealRunner, Runner};
 use lnraid::testkit::NodeSpec;
 
-fn small() -> NodeSpec {
-    NodeSpec {
-        db_bytes: 4 << 20,
-        gossip_bytes: 2 << 20,
-        hot_journal: false,
-    }
-}
-
 fn status_json(env: &Env) -> (i32, serde_json::Value) {
-    let out = env.lnraid_host(&["status", "--json"]);
-    let doc: serde_json::Value = serde_json::from_str(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}{}", out.stdout, out.stderr));
-    (out.status.code().unwrap_or(-1), doc)
-}
-
-fn problem_codes(doc: &serde_json::Value) -> Vec<String> {
-    doc["arrays"][0]["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["code"].as_str().unwrap().to_string())
-        .collect()
+    env.status_json(&[])
 }
 
 fn generation(dev: &str) -> String {
@@ -54,7 +34,7 @@ fn drop_caches() {
 #[test]
 fn healthy_then_real_corruption_repaired_by_scrub() {
     let _lock = device_test!("healthy_then_real_corruption_repaired_by_scrub");
-    let env = Env::with_array("corrupt", small());
+    let env = Env::small_array("corrupt");
     let (code, doc) = status_json(&env);
     assert_eq!(code, 0, "{doc:#}");
     // status --json version 2: the verdict is the severity word (`ok`, as in `problems`).
@@ -93,13 +73,7 @@ fn healthy_then_real_corruption_repaired_by_scrub() {
         dry.stdout,
         dry.stderr
     );
-    assert!(
-        !env.tmp
-            .path()
-            .join(format!("state/records/{}/scrub.json", env.uuid))
-            .exists(),
-        "a dry run records nothing"
-    );
+    assert!(env.record("scrub").is_none(), "a dry run records nothing");
     let ev = env.tmp.path().join("event.json");
     let alert = format!("cat > '{}'", ev.display());
     let out = env.lnraid_host(&[
@@ -138,22 +112,13 @@ fn healthy_then_real_corruption_repaired_by_scrub() {
             && codes.contains(&"scrub_corrected".to_string()),
         "{codes:?}"
     );
-    let rec: serde_json::Value = serde_json::from_str(
-        &fs::read_to_string(
-            env.tmp
-                .path()
-                .join(format!("state/records/{}/scrub.json", env.uuid)),
-        )
-        .unwrap(),
-    )
-    .unwrap();
-    assert_eq!(rec["outcome"], "corrected");
+    assert_eq!(env.record("scrub").unwrap()["outcome"], "corrected");
 }
 
 #[test]
 fn degraded_array_critical_and_maintenance_skips() {
     let _lock = device_test!("degraded_array_critical_and_maintenance_skips");
-    let mut env = Env::with_array("degraded", small());
+    let mut env = Env::small_array("degraded");
     let mp = env.mp.to_str().unwrap().to_string();
     sh("umount", &[&mp]);
     env.b.detach();
@@ -260,17 +225,7 @@ fn maintenance_jobs_never_overlap() {
         waited.stdout,
         waited.stderr
     );
-    let rec = |j: &str| -> serde_json::Value {
-        serde_json::from_str(
-            &fs::read_to_string(
-                env.tmp
-                    .path()
-                    .join(format!("state/records/{}/{j}.json", env.uuid)),
-            )
-            .unwrap(),
-        )
-        .unwrap()
-    };
+    let rec = |j: &str| env.record(j).unwrap_or_else(|| panic!("no {j} record"));
     let (sr, br) = (rec("scrub"), rec("balance"));
     assert_eq!(sr["outcome"], "ok");
     assert_eq!(br["outcome"], "ok");

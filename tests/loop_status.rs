@@ -12,25 +12,12 @@ mod schema;
 use std::fs;
 use std::time::{Duration, Instant};
 
-use array::Env;
+use array::{problem_codes as codes, Env};
 use common::{sh, sh_any, LoopDev};
-use lnraid::testkit::NodeSpec;
 
 /// `lnraid status --json` of the test array: (exit code, document).
 fn status_json(env: &Env) -> (i32, serde_json::Value) {
-    let out = env.lnraid_host(&["status", "--json", env.mp.to_str().unwrap()]);
-    let doc: serde_json::Value = serde_json::from_str(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", out.stdout, out.stderr));
-    (out.status.code().unwrap_or(-1), doc)
-}
-
-fn codes(doc: &serde_json::Value) -> Vec<String> {
-    doc["arrays"][0]["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["code"].as_str().unwrap().to_string())
-        .collect()
+    env.status_json(&[env.mp.to_str().unwrap()])
 }
 
 /// Sets the scrub (and so replace) speed limit of every member, bytes/s; 0 lifts it.
@@ -82,14 +69,7 @@ fn write_mib(path: &std::path::Path, mib: usize) -> std::io::Result<()> {
 #[test]
 fn status_tells_replace_read_only_and_full() {
     let _lock = device_test!("status_tells_replace_read_only_and_full");
-    let env = Env::with_array(
-        "status",
-        NodeSpec {
-            db_bytes: 4 << 20,
-            gossip_bytes: 2 << 20,
-            hot_journal: false,
-        },
-    );
+    let env = Env::small_array("status");
     let mut docs = Vec::new();
     let (code, doc) = status_json(&env);
     // Healthy but never scrubbed is at worst a warning; never critical.

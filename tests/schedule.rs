@@ -861,3 +861,56 @@ fn options_persist_and_the_alert_command_stays_in_its_0600_file() {
         assert!(jobs.contains("--limit"), "the limit is still kept: {jobs}");
     }
 }
+
+/// Issue 8: the jobs name the alert file beside the config actually used (`--config` /
+/// LNRAID_CONFIG), even when that config was copied from the default place and still records
+/// `/etc/lnraid/alert-command`. Written as the kept-option case, so a wrong path never writes
+/// the host's /etc.
+#[test]
+fn jobs_name_the_alert_file_beside_the_config_used() {
+    for how in ["LNRAID_CONFIG", "--config"] {
+        let env = Env::two_arrays();
+        let dir = if how == "--config" {
+            env.tmp.path().join("other")
+        } else {
+            env.tmp.path().join("etc")
+        };
+        let config = dir.join("lnraid.toml");
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(
+            &config,
+            "version = 1\nbalance_at = \"0 0 * * *\"\nscrub_at = \"0 0 * * 0\"\nmonitor = true\n\
+             alert_command_file = \"/etc/lnraid/alert-command\"\n",
+        )
+        .unwrap();
+        let beside = dir.join("alert-command");
+        {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut f = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&beside)
+                .unwrap();
+            f.write_all(b"logger -t lnraid\n").unwrap();
+        }
+        let cfg = config.to_string_lossy().into_owned();
+        let mut args = vec!["schedule", "install", "--scheduler", "cron"];
+        if how == "--config" {
+            args.extend(["--config", &cfg]);
+        }
+        env.ok(&args);
+        let cron = fs::read_to_string(env.dir("cron").join("lnraid")).unwrap();
+        let flag = format!("--alert-command-file {}", beside.display());
+        assert_eq!(cron.matches(&flag).count(), 5, "{how}: {cron}");
+        assert!(!cron.contains("/etc/lnraid/alert-command"), "{how}: {cron}");
+        let stored = fs::read_to_string(&config).unwrap();
+        assert!(stored.contains(&beside.display().to_string()), "{stored}");
+        let shown = env.ok(&["schedule", "show", "--config", &cfg]);
+        assert!(
+            shown.contains(&format!("in {} (mode 0600)", beside.display())),
+            "{shown}"
+        );
+    }
+}

@@ -16,7 +16,9 @@
 pub mod abort;
 pub mod hotcopy;
 pub mod hotcopy_plans;
+pub mod maintain;
 mod render;
+pub mod schedule;
 pub mod setup;
 mod target;
 
@@ -138,6 +140,67 @@ pub enum Action {
     },
     /// The hot-copy layer's actions (setup's subvolume; snapshots), in `plan/hotcopy.rs`.
     Hotcopy(hotcopy::HotAction),
+    // exec (maintain, schedule): mechanics in walk/apply_ops.rs.
+    /// `btrfs scrub start -B`, progress from `scrub status` against `estimate` bytes. Exit 3
+    /// (uncorrectable errors found) is an outcome the caller reports, not a failure. With
+    /// `limit` (bytes/s), every member's sysfs `scrub_speed_max` holds it for the run and is
+    /// restored afterwards, also when the scrub fails. Its output is kept in the journal.
+    BtrfsScrub {
+        cmd: Cmd,
+        mountpoint: PathBuf,
+        fs_uuid: String,
+        limit: Option<u64>,
+        estimate: u64,
+    },
+    /// `btrfs balance start …`, progress from `balance status`; output kept in the journal.
+    BtrfsBalance { cmd: Cmd, mountpoint: PathBuf },
+    /// md's integrity check: `check` (never `repair`) written to `<sysfs>/sync_action`, waited
+    /// for with progress from /proc/mdstat; with `speed_max_kib`, `<sysfs>/sync_speed_max` for
+    /// the run, set back to `system` afterwards, also on failure.
+    MdCheck {
+        sysfs: PathBuf,
+        array: String,
+        speed_max_kib: Option<u64>,
+    },
+    /// Write a file lnraid wholly owns (schedule files, its config): atomic, exactly `mode`,
+    /// no `.bak`, directory created. Holding `content` with `mode` already: done. `diff` is
+    /// what the dry run shows.
+    PutFile {
+        path: PathBuf,
+        content: String,
+        mode: u32,
+        diff: String,
+    },
+    /// The alert command's root-only file: 0600 from the first byte. The secret is never
+    /// printed, logged or stored in a journal (see [`Secret`]).
+    WriteSecret { path: PathBuf, secret: Secret },
+    /// Remove the alert command's file, if it is there.
+    RemoveSecret { path: PathBuf },
+}
+
+/// A value that must never be printed or stored (an alert command carrying tokens). It
+/// serializes as nothing, so a journal never holds it; a plan read back holds an empty one,
+/// which [`Action::WriteSecret`] refuses to write.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<not shown>)")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_unit()
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
+        serde::de::IgnoredAny::deserialize(d)?;
+        Ok(Secret::default())
+    }
 }
 
 impl Action {
@@ -147,6 +210,7 @@ impl Action {
             Action::Run { cmd } | Action::Try { cmd } | Action::BtrfsReplace { cmd, .. } => {
                 Some(cmd.clone())
             }
+            Action::BtrfsScrub { cmd, .. } | Action::BtrfsBalance { cmd, .. } => Some(cmd.clone()),
             Action::Mount {
                 members,
                 mountpoint,

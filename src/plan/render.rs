@@ -38,6 +38,11 @@ pub fn render_plan(plan: &Plan) -> String {
                 }
                 Action::BtrfsReplace { cmd, .. } => writeln!(out, "      $ {cmd}"),
                 Action::RemoveOwnFile { path, .. } => writeln!(out, "      remove {} (if unchanged since lnraid wrote it)", crate::exec::quote_path(path)),
+                // exec (maintain, schedule)
+                Action::BtrfsScrub { .. } | Action::BtrfsBalance { .. } | Action::MdCheck { .. } | Action::PutFile { .. } | Action::WriteSecret { .. } | Action::RemoveSecret { .. } => {
+                    out.push_str(&render_ops(a));
+                    Ok(())
+                }
                 Action::FstabRemove { path, mountpoint } => writeln!(out, "      edit {}: remove lnraid's line for {}", crate::exec::quote_path(path), crate::exec::quote_path(mountpoint)),
                 Action::RestoreDir { dir, link_target, aside } => writeln!(
                     out,
@@ -119,5 +124,48 @@ fn describe_check(plan: &Plan, c: &Check) -> String {
             dir.display()
         ),
         Check::NodeStopped { dir } => format!("no lightningd uses {}", dir.display()),
+    }
+}
+
+/// The dry-run lines of maintain's and schedule's actions.
+fn render_ops(a: &Action) -> String {
+    let q = crate::exec::quote_path;
+    match a {
+        Action::BtrfsScrub { cmd, fs_uuid, limit, .. } => {
+            let mut s = String::new();
+            if let Some(l) = limit {
+                s += &format!(
+                    "      set /sys/fs/btrfs/{fs_uuid}/devinfo/*/scrub_speed_max to {}/s, restored afterwards\n",
+                    crate::types::Bytes(*l)
+                );
+            }
+            s + &format!("      $ {cmd}\n        (long: progress from `btrfs scrub status`; exit 3 = uncorrectable errors found)\n")
+        }
+        Action::BtrfsBalance { cmd, .. } => {
+            format!("      $ {cmd}\n        (long: progress from `btrfs balance status`)\n")
+        }
+        Action::MdCheck { sysfs, array, speed_max_kib } => {
+            let mut s = String::new();
+            if let Some(k) = speed_max_kib {
+                s += &format!("      write {k} to {} (KiB/s), `system` afterwards\n", q(&sysfs.join("sync_speed_max")));
+            }
+            s + &format!(
+                "      write `check` to {} (never `repair`), wait for {array} (long: progress from /proc/mdstat), then read mismatch_cnt\n",
+                q(&sysfs.join("sync_action"))
+            )
+        }
+        Action::PutFile { path, mode, diff, .. } => {
+            let mut s = format!("      write {} (mode {mode:04o}, atomic):\n", q(path));
+            for l in diff.lines() {
+                s += &format!("        {l}\n");
+            }
+            s
+        }
+        Action::WriteSecret { path, .. } => format!(
+            "      write {} (mode 0600 from the first byte, root only): the alert command, not shown\n",
+            q(path)
+        ),
+        Action::RemoveSecret { path } => format!("      remove {} (the alert command)\n", q(path)),
+        _ => String::new(),
     }
 }

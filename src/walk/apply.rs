@@ -141,6 +141,13 @@ pub fn apply<R: Serialize + DeserializeOwned>(
         Action::AwaitSync { array } => crate::backend::md::wait::await_sync(array)?,
         // hotcopy: setup's partial subvolume (src/walk/apply_hotcopy.rs).
         Action::Hotcopy(h) => super::apply_hotcopy::apply(w, j, plan, h)?,
+        // exec (maintain, schedule): src/walk/apply_ops.rs.
+        Action::BtrfsScrub { .. }
+        | Action::BtrfsBalance { .. }
+        | Action::MdCheck { .. }
+        | Action::PutFile { .. }
+        | Action::WriteSecret { .. }
+        | Action::RemoveSecret { .. } => super::apply_ops::apply(w, j, action)?,
     }
     Ok(())
 }

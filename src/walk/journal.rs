@@ -4,6 +4,7 @@
 //! versioned; written atomically (0600) before and after every step, so a run killed at any
 //! instant is found by the next one, which can resume or abort it.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -48,9 +49,35 @@ pub struct Journal<R> {
     /// The copy's files right after verification: a copy that differs was used by a node.
     #[serde(default)]
     pub copy: Option<FileProof>,
+    /// Long commands' results, by command line, for the caller's report (a scrub's exit
+    /// status, a balance's `Done, had to relocate …`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub outputs: BTreeMap<String, Ran>,
     /// Where it is saved; `None`: in memory only (an abort's undo plan).
     #[serde(skip)]
     pub path: Option<PathBuf>,
+}
+
+/// What a long command left.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ran {
+    /// The exit code; `None` when killed by a signal.
+    pub code: Option<i32>,
+    /// `exit status 3`, `killed by signal 9`.
+    pub status: String,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Ran {
+    pub fn of(o: &crate::exec::Output) -> Ran {
+        Ran {
+            code: o.status.code(),
+            status: o.status.to_string(),
+            stdout: o.stdout.clone(),
+            stderr: o.stderr.clone(),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -71,6 +98,7 @@ impl<R: Serialize + DeserializeOwned> Journal<R> {
             manifest: None,
             source: None,
             copy: None,
+            outputs: BTreeMap::new(),
             path,
         }
     }

@@ -20,6 +20,7 @@
 
 mod apply;
 mod apply_hotcopy;
+mod apply_ops;
 pub mod fresh;
 pub mod journal;
 pub mod machine;
@@ -36,7 +37,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use fresh::{FileProof, SourceLock};
-pub use journal::{Journal, JournalState, JOURNAL_VERSION};
+pub use journal::{Journal, JournalState, Ran, JOURNAL_VERSION};
 pub use machine::{Machine, RealMachine};
 
 use crate::exec::Runner;

@@ -129,10 +129,55 @@ impl Env {
         env
     }
 
+    /// A small node (4 MiB database, no hot journal) on a healthy array: the arrange step of
+    /// the status and maintain suites.
+    pub fn small_array(name: &str) -> Env {
+        Env::with_array(name, small_spec())
+    }
+
+    /// `lnraid status --json <extra> <host args>`: (exit code, document).
+    pub fn status_json(&self, extra: &[&str]) -> (i32, serde_json::Value) {
+        let mut args = vec!["status", "--json"];
+        args.extend_from_slice(extra);
+        let out = self.lnraid_host(&args);
+        let doc: serde_json::Value = serde_json::from_str(&out.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", out.stdout, out.stderr));
+        (out.status.code().unwrap_or(-1), doc)
+    }
+
+    /// The job record `state/records/<uuid>/<job>.json`, if written.
+    pub fn record(&self, job: &str) -> Option<serde_json::Value> {
+        let p = self
+            .tmp
+            .path()
+            .join(format!("state/records/{}/{job}.json", self.uuid));
+        let text = fs::read_to_string(p).ok()?;
+        Some(serde_json::from_str(&text).unwrap())
+    }
+
     /// `lnraid <args> <host args>`.
     pub fn lnraid_host(&self, args: &[&str]) -> lnraid::exec::Output {
         let mut v: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         v.extend(self.host_args());
         self.run(&v)
     }
+}
+
+/// The small node of the status and maintain suites: 4 MiB database, 2 MiB gossip store.
+pub fn small_spec() -> NodeSpec {
+    NodeSpec {
+        db_bytes: 4 << 20,
+        gossip_bytes: 2 << 20,
+        hot_journal: false,
+    }
+}
+
+/// The problem codes of the first array of a status document.
+pub fn problem_codes(doc: &serde_json::Value) -> Vec<String> {
+    doc["arrays"][0]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].as_str().unwrap().to_string())
+        .collect()
 }

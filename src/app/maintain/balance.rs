@@ -1,66 +1,46 @@
-//! The balance run. Default: data only, with usage filters (`-dusage=50 -dlimit=2`): it frees
+//! The balance's report (the plan, src/plan/maintain.rs, is walked by the executor, which
+//! keeps its output). Default: data only, with usage filters (`-dusage=50 -dlimit=2`): it frees
 //! half-empty data chunks so btrfs never runs out of unallocated space, without the routine
 //! metadata balance btrfs developers advise against. `--recipe cln-guide` runs the guide's
 //! exact `-dusage=50 -dlimit=2 -musage=50 -mlimit=4`.
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use super::RunResult;
-use crate::cli::BalanceRecipe;
-use crate::exec::{Cmd, Runner};
-use crate::probe::btrfs::balance::{probe_balance_status, BalanceState};
+use crate::exec::Runner;
+use crate::plan::Plan;
 use crate::records::Outcome;
-use crate::ui::progress::{Progress, Unit};
 
-pub fn balance_cmd(mp: &Path, recipe: BalanceRecipe) -> Cmd {
-    let filters: &[&str] = match recipe {
-        BalanceRecipe::Default => &["-dusage=50", "-dlimit=2"],
-        BalanceRecipe::ClnGuide => &["-dusage=50", "-dlimit=2", "-musage=50", "-mlimit=4"],
-    };
-    Cmd::mutating("btrfs", ["balance", "start"])
-        .args_from(filters.iter().copied())
-        .arg(mp.to_string_lossy())
-}
-
-pub(super) fn run(runner: &dyn Runner, mp: &Path, recipe: BalanceRecipe) -> Result<RunResult> {
-    let cmd = balance_cmd(mp, recipe);
-    let out = std::thread::scope(|s| {
-        let worker = s.spawn(|| runner.output(&cmd));
-        let mut bar: Option<Progress> = None;
-        while !worker.is_finished() {
-            std::thread::sleep(Duration::from_millis(500));
-            if let Ok(BalanceState::Running(p)) = probe_balance_status(runner, mp) {
-                let b = bar.get_or_insert_with(|| {
-                    Progress::with_unit("balancing", p.expected_chunks.max(1), Unit::Chunks)
-                });
-                b.set(p.completed_chunks);
-            }
-        }
-        if let Some(b) = bar {
-            b.finish();
-        }
-        worker
-            .join()
-            .map_err(|_| anyhow::anyhow!("balance worker panicked"))
-    })??;
+/// Walks the balance `plan` and reports how many chunks it relocated (from the output the
+/// executor kept).
+pub(super) fn run(runner: &dyn Runner, plan: &Plan) -> Result<RunResult> {
+    let cmd = plan
+        .commands()
+        .into_iter()
+        .next()
+        .context("the balance plan runs no command")?;
+    let (j, err) = super::walk_plan(runner, plan);
     let mut counts = BTreeMap::new();
-    if !out.status.success() {
-        return Ok(RunResult {
-            outcome: Outcome::Failed,
-            detail: format!(
-                "`{cmd}` failed ({}): {}",
-                out.status,
-                crate::exec::stderr_tail(&out.stderr)
-            ),
-            counts,
-            devices: vec![],
-        });
-    }
-    let (relocated, total) = parse_done(&out.stdout).unwrap_or((0, 0));
+    let ran = match (j.outputs.get(&cmd.to_string()), err) {
+        (Some(ran), _) if ran.code != Some(0) => {
+            return Ok(RunResult {
+                outcome: Outcome::Failed,
+                detail: format!(
+                    "`{cmd}` failed ({}): {}",
+                    ran.status,
+                    crate::exec::stderr_tail(&ran.stderr)
+                ),
+                counts,
+                devices: vec![],
+            });
+        }
+        (_, Some(e)) => anyhow::bail!("{e}"),
+        (Some(ran), None) => ran,
+        (None, None) => anyhow::bail!("the balance did not run"),
+    };
+    let (relocated, total) = parse_done(&ran.stdout).unwrap_or((0, 0));
     counts.insert("relocated".into(), relocated);
     counts.insert("considered".into(), total);
     Ok(RunResult {
@@ -87,15 +67,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn recipes_and_output() {
-        assert_eq!(
-            balance_cmd(Path::new("/mnt/l"), BalanceRecipe::Default).to_string(),
-            "btrfs balance start -dusage=50 -dlimit=2 /mnt/l"
-        );
-        assert_eq!(
-            balance_cmd(Path::new("/mnt/l"), BalanceRecipe::ClnGuide).to_string(),
-            "btrfs balance start -dusage=50 -dlimit=2 -musage=50 -mlimit=4 /mnt/l"
-        );
+    fn balance_output() {
         assert_eq!(
             parse_done("Done, had to relocate 1 out of 7 chunks\n"),
             Some((1, 7))

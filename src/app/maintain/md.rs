@@ -1,7 +1,8 @@
 //! `lnraid maintain scrub|check` on an md array: md's integrity check under checkarray's
 //! rules (src/backend/md/check.rs), recorded and alerted like a btrfs scrub (the `scrub`
 //! record is each backend's integrity check). `balance` has no md counterpart: reported, ok.
-//! Writes only sysfs attributes of the array (`sync_action`, `sync_speed_max`, restored).
+//! The check is a plan (src/plan/maintain.rs) walked by the executor, which writes only sysfs
+//! attributes of the array (`sync_action`, `sync_speed_max`, restored); the dry run prints it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,8 @@ use crate::backend::md::probe::{probe_array, read_md_sysfs, resolve};
 use crate::backend::md::status::PROC_MDSTAT;
 use crate::cli::{MaintainArgs, MaintainJob};
 use crate::exec::Runner;
+use crate::plan::maintain::plan_md_check;
+use crate::plan::render_plan;
 use crate::records::{now_unix, Job, Outcome};
 use crate::status::Severity;
 use crate::types::{DevPath, FsUuid};
@@ -34,11 +37,6 @@ fn age_secs(runner: &dyn Runner, dev: &DevPath) -> Option<u64> {
         .ok()?
         .timestamp();
     Some(now_unix().saturating_sub(ts.as_second().max(0) as u64))
-}
-
-fn write_attr(dir: &Path, name: &str, value: &str) -> Result<()> {
-    fs::write(dir.join(name), value)
-        .with_context(|| format!("writing {value} to {}", dir.join(name).display()))
 }
 
 /// Runs the check on `dev`; returns the severity, as the btrfs jobs do.
@@ -90,18 +88,17 @@ pub fn run(
         }
         return r.skip(started, sev, skip.describe());
     }
+    let limit = args.limit.as_deref().and_then(speed_limit_kib);
+    let plan = plan_md_check(&node.to_string_lossy(), &md, limit, &mountpoint);
     if args.dry_run {
-        println!("would write `check` to {}/sync_action, wait, read mismatch_cnt (never `repair`)\n(dry run: nothing was changed)", md.display());
+        print!("{}", crate::ui::sanitize_multiline(&render_plan(&plan)));
+        println!("\n(dry run: nothing was changed)");
         return Ok(Severity::Ok);
     }
-    let limit = args.limit.as_deref().and_then(speed_limit_kib);
-    if let Some(kib) = limit {
-        write_attr(&md, "sync_speed_max", &kib.to_string())?;
-    }
-    let result = check(&md, &node.to_string_lossy());
-    if limit.is_some() {
-        let _ = write_attr(&md, "sync_speed_max", "system");
-    }
+    let result = match super::walk_plan(runner, &plan) {
+        (_, Some(e)) => Err(anyhow::anyhow!(e)),
+        (_, None) => judge(&md, &node.to_string_lossy()),
+    };
     let result = result.unwrap_or_else(|e| RunResult {
         outcome: Outcome::Failed,
         detail: format!("{e:#}"),
@@ -111,9 +108,8 @@ pub fn run(
     r.finish(started, result, mountpoint)
 }
 
-fn check(md: &Path, node: &str) -> Result<RunResult> {
-    write_attr(md, "sync_action", "check")?;
-    crate::backend::md::wait::await_sync(node)?;
+/// The check's outcome, read after the walk: `mismatch_cnt`.
+fn judge(md: &Path, node: &str) -> Result<RunResult> {
     let mismatch: u64 = fs::read_to_string(md.join("mismatch_cnt"))?
         .trim()
         .parse()

@@ -8,26 +8,33 @@
 //! run is recorded in the state dir. Exit codes follow `status`: 0 ok, 1 warning (errors
 //! corrected, or skipped because busy), 2 critical (uncorrectable errors, or skipped because
 //! degraded/unmounted), 3 unknown (the job failed to run).
+//!
+//! The job itself is a [`Plan`] (src/plan/maintain.rs) walked by the one executor; the dry
+//! run prints that very plan. This module decides whether it runs and judges its outcome; it
+//! starts no command itself.
 
 mod balance;
 mod md;
 mod scrub;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::alert::{self, Event, EVENT_VERSION};
 use crate::cli::{MaintainArgs, MaintainJob};
 use crate::exec::Runner;
 use crate::host::{btrfsmaintenance_lock_name, Lock};
+use crate::plan::maintain::{plan_balance, plan_scrub, Locks};
+use crate::plan::{render_plan, Plan};
 use crate::probe::btrfs::balance::BalanceState;
 use crate::probe::btrfs::scrub::ScrubState;
 use crate::records::{now_unix, write_record, Job, JobRecord, Outcome};
 use crate::status::gather::{gather, targets, Target};
 use crate::status::{ArrayFacts, Severity};
-use crate::types::FsUuid;
+use crate::types::{Bytes, FsUuid};
+use crate::walk::{walk, Journal, RealMachine, Walker};
 
 /// What one run came to.
 pub(crate) struct RunResult {
@@ -124,10 +131,10 @@ fn run_one(args: &MaintainArgs, runner: &dyn Runner, t: &Target) -> Result<Sever
         .mounted_at
         .clone()
         .unwrap_or_else(|| t.mountpoint.clone());
-    let result = match r.job {
-        Job::Scrub => scrub::run(runner, &facts, &mp, args.limit.as_deref()),
-        Job::Balance => balance::run(runner, &mp, args.recipe),
-    };
+    let result = job_plan(&r, &facts, &mp).and_then(|plan| match r.job {
+        Job::Scrub => scrub::run(runner, &plan, &mp),
+        Job::Balance => balance::run(runner, &plan),
+    });
     let result = result.unwrap_or_else(|e| RunResult {
         outcome: Outcome::Failed,
         detail: format!("{e:#}"),
@@ -137,27 +144,20 @@ fn run_one(args: &MaintainArgs, runner: &dyn Runner, t: &Target) -> Result<Sever
     r.finish(started, result, mp)
 }
 
-/// `--dry-run`: the safety checks and the exact command, with no lock taken, nothing run and
-/// nothing recorded.
+/// `--dry-run`: the safety checks and the plan, with no lock taken, nothing run and nothing
+/// recorded.
 fn dry_run(r: &JobRun, facts: &ArrayFacts) -> Result<Severity> {
     let mp = facts
         .mounted_at
         .clone()
         .unwrap_or_else(|| r.mountpoint.clone());
-    println!(
-        "lnraid maintain {} of {} ({})",
-        r.job.name(),
-        mp.display(),
-        r.uuid
-    );
-    println!(
-        "  would take the locks {}/lnraid-maintain.{}.lock and {}/{}",
-        r.args.host.lock_dir.display(),
-        r.uuid,
-        r.args.btrfsmaintenance_lock_dir.display(),
-        btrfsmaintenance_lock_name(&r.uuid)
-    );
     if let Some((sev, why)) = unsafe_to_run(facts, r.job) {
+        println!(
+            "lnraid maintain {} of {} ({})",
+            r.job.name(),
+            mp.display(),
+            r.uuid
+        );
         println!(
             "  would SKIP ({}): {}",
             sev.word(),
@@ -166,19 +166,60 @@ fn dry_run(r: &JobRun, facts: &ArrayFacts) -> Result<Severity> {
         println!("\n(dry run: nothing was changed)");
         return Ok(sev);
     }
-    if let (Job::Scrub, Some(l)) = (r.job, &r.args.limit) {
-        println!(
-            "  would set /sys/fs/btrfs/{}/devinfo/*/scrub_speed_max to {l}/s, restored afterwards",
-            r.uuid
-        );
-    }
-    let cmd = match r.job {
-        Job::Scrub => scrub::scrub_cmd(&mp),
-        Job::Balance => balance::balance_cmd(&mp, r.args.recipe),
-    };
-    println!("  $ {}", crate::ui::sanitize(&cmd.to_string()));
+    let plan = job_plan(r, facts, &mp)?;
+    print!("{}", crate::ui::sanitize_multiline(&render_plan(&plan)));
     println!("\n(dry run: nothing was changed)");
     Ok(Severity::Ok)
+}
+
+/// The plan of one job on one array: what the dry run prints and the very value walked.
+fn job_plan(r: &JobRun, f: &ArrayFacts, mp: &Path) -> Result<Plan> {
+    let locks = Locks {
+        ours: r
+            .args
+            .host
+            .lock_dir
+            .join(format!("lnraid-maintain.{}.lock", r.uuid)),
+        btrfsmaintenance: r
+            .args
+            .btrfsmaintenance_lock_dir
+            .join(btrfsmaintenance_lock_name(&r.uuid)),
+    };
+    Ok(match r.job {
+        Job::Scrub => {
+            let limit = r
+                .args
+                .limit
+                .as_deref()
+                .map(|l| {
+                    Bytes::parse_human(l)
+                        .map(|b| b.0)
+                        .with_context(|| format!("--limit {l:?} is not a size"))
+                })
+                .transpose()?;
+            plan_scrub(mp, &r.uuid, limit, scrub::estimate_bytes(f), &locks)
+        }
+        Job::Balance => plan_balance(mp, &r.uuid, r.args.recipe, &locks),
+    })
+}
+
+/// Walks a maintenance plan in memory (the job's record in the state dir is its state: a
+/// scheduled job that was interrupted simply runs again). Returns the journal (the long
+/// command's output) and the error, stripped of the walk's step context.
+pub(crate) fn walk_plan(runner: &dyn Runner, plan: &Plan) -> (Journal<()>, Option<String>) {
+    let mut j = Journal::new(None, (), plan.clone());
+    let w = Walker::new(runner, &RealMachine);
+    let err = walk(&w, &mut j, plan, &|_, _| String::new())
+        .err()
+        .map(|e| {
+            let parts: Vec<String> = e.chain().skip(2).map(ToString::to_string).collect();
+            if parts.is_empty() {
+                format!("{e:#}")
+            } else {
+                parts.join(": ")
+            }
+        });
+    (j, err)
 }
 
 /// Why the job must not run now, with the severity of skipping it.

@@ -1,55 +1,36 @@
-//! The scrub run: `btrfs scrub start -B` on a worker thread while the main thread polls
-//! `scrub status` for progress; an optional bandwidth limit through sysfs `scrub_speed_max`
-//! (the guide's `-c 2 -n 4` ionice flags do nothing under modern I/O schedulers), restored
-//! afterwards. Devices whose error counters rose during the scrub are named in the result.
+//! The scrub's judgement: the plan (`btrfs scrub start -B`, with an optional sysfs bandwidth
+//! limit, src/plan/maintain.rs) is walked by the executor, which shows progress and keeps the
+//! exit status; this reads `scrub status` and `device stats` (read-only) and turns them into
+//! the job's outcome. Devices whose error counters rose during the scrub are named in it.
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::Path;
 
 use anyhow::{Context, Result};
 
 use super::RunResult;
-use crate::exec::{Cmd, Runner};
+use crate::exec::Runner;
+use crate::plan::Plan;
 use crate::probe::btrfs::scrub::{probe_scrub_status, ScrubState};
 use crate::probe::btrfs::stats::{probe_stats, DevStats};
 use crate::probe::btrfs::Profile;
 use crate::records::Outcome;
 use crate::status::ArrayFacts;
 use crate::types::Bytes;
-use crate::ui::progress::Progress;
 
-pub(super) fn run(
-    runner: &dyn Runner,
-    f: &ArrayFacts,
-    mp: &Path,
-    limit: Option<&str>,
-) -> Result<RunResult> {
-    let _limit = match limit {
-        Some(l) => Some(SpeedLimit::apply(
-            f,
-            Bytes::parse_human(l).with_context(|| format!("--limit {l:?} is not a size"))?,
-        )?),
-        None => None,
-    };
+/// Walks the scrub `plan` and judges it: from `scrub status` after the run, the scrub's exit
+/// status (kept by the executor), and the devices whose error counters rose meanwhile.
+pub(super) fn run(runner: &dyn Runner, plan: &Plan, mp: &Path) -> Result<RunResult> {
+    let cmd = plan
+        .commands()
+        .into_iter()
+        .next()
+        .context("the scrub plan runs no command")?;
     let before = probe_stats(runner, mp)?;
-    let total = estimate_bytes(f);
-    let cmd = scrub_cmd(mp);
-    let out = std::thread::scope(|s| {
-        let worker = s.spawn(|| runner.output(&cmd));
-        let mut bar = Progress::new("scrubbing", total);
-        while !worker.is_finished() {
-            std::thread::sleep(Duration::from_millis(500));
-            if let Ok(st) = probe_scrub_status(runner, mp) {
-                bar.set(st.bytes_scrubbed.map(|b| b.0).unwrap_or(0));
-            }
-        }
-        bar.finish();
-        worker
-            .join()
-            .map_err(|_| anyhow::anyhow!("scrub worker panicked"))
-    })??;
+    let (j, err) = super::walk_plan(runner, plan);
+    let Some(ran) = j.outputs.get(&cmd.to_string()) else {
+        anyhow::bail!("{}", err.unwrap_or_else(|| "the scrub did not run".into()));
+    };
     let st = probe_scrub_status(runner, mp)?;
     let after = probe_stats(runner, mp)?;
     let devices = rose(&before, &after);
@@ -61,8 +42,7 @@ pub(super) fn run(
         st.bytes_scrubbed.map(|b| b.0).unwrap_or(0),
     );
     // -B exits 3 when uncorrectable errors were found; anything else non-zero is a failure.
-    let failed =
-        !matches!(out.status.code(), Some(0) | Some(3)) || st.state != ScrubState::Finished;
+    let failed = !matches!(ran.code, Some(0) | Some(3)) || st.state != ScrubState::Finished;
     let (outcome, detail) = if st.errors.uncorrectable > 0 {
         (
             Outcome::Uncorrectable,
@@ -77,8 +57,8 @@ pub(super) fn run(
             format!(
                 "the scrub ended {} ({}): {}",
                 crate::status::export::scrub_state_word(st.state),
-                out.status,
-                crate::exec::stderr_tail(&out.stderr)
+                ran.status,
+                crate::exec::stderr_tail(&ran.stderr)
             ),
         )
     } else if st.errors.corrected > 0 {
@@ -111,12 +91,8 @@ pub(super) fn run(
     })
 }
 
-pub fn scrub_cmd(mp: &Path) -> Cmd {
-    Cmd::mutating("btrfs", ["scrub", "start", "-B"]).arg(mp.to_string_lossy())
-}
-
 /// Bytes a scrub reads: every copy of every used block.
-fn estimate_bytes(f: &ArrayFacts) -> u64 {
+pub(super) fn estimate_bytes(f: &ArrayFacts) -> u64 {
     let copies = |p: &Profile| match p {
         Profile::Raid1 | Profile::Dup | Profile::Raid10 => 2,
         Profile::Raid1c3 => 3,
@@ -148,40 +124,4 @@ fn rose(before: &[DevStats], after: &[DevStats]) -> Vec<String> {
                 .unwrap_or_default()
         })
         .collect()
-}
-
-/// A scrub bandwidth limit set through sysfs, restored on drop.
-struct SpeedLimit {
-    saved: Vec<(PathBuf, String)>,
-}
-
-impl SpeedLimit {
-    fn apply(f: &ArrayFacts, per_sec: Bytes) -> Result<SpeedLimit> {
-        let uuid = f.uuid.as_ref().context("unknown filesystem UUID")?;
-        let dir = Path::new("/sys/fs/btrfs")
-            .join(uuid.as_str())
-            .join("devinfo");
-        let mut saved = Vec::new();
-        for e in fs::read_dir(&dir)
-            .with_context(|| format!("{} (scrub limits need kernel 5.14+)", dir.display()))?
-        {
-            let p = e?.path().join("scrub_speed_max");
-            let old = fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
-            fs::write(&p, per_sec.0.to_string())
-                .with_context(|| format!("setting {}", p.display()))?;
-            saved.push((p, old.trim().to_string()));
-        }
-        tracing::info!("  scrub limited to {}/s per device", per_sec);
-        Ok(SpeedLimit { saved })
-    }
-}
-
-impl Drop for SpeedLimit {
-    fn drop(&mut self) {
-        for (p, v) in &self.saved {
-            if let Err(e) = fs::write(p, v) {
-                tracing::warn!("could not restore {}: {e}", p.display());
-            }
-        }
-    }
 }

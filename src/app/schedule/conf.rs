@@ -1,16 +1,17 @@
 //! `schedule install`'s config part: read `lnraid.toml` (and whether the alert file exists),
-//! merge this command line's options into it ([`crate::schedule::config::merge`]), show the
-//! change as a diff (the alert command itself never shown), and write the alert file (0600)
-//! and the config (0644).
+//! merge this command line's options into it ([`crate::schedule::config::merge`]), and turn
+//! the change into the install plan's first steps (src/plan/schedule.rs): the config's diff,
+//! the alert file (0600; the command itself never shown). The executor writes them.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use super::secret::{read_secret, write_secret};
+use super::secret::read_secret;
 use crate::app::Refused;
-use crate::config::atomic::{remove_file_synced, write_atomic_no_backup};
+use crate::plan::schedule::{AlertStep, ConfigChange};
+use crate::plan::Secret;
 use crate::schedule::config::{
     alert_file, merge, parse_config, render_config, AlertChange, Requested, ScheduleConfig,
 };
@@ -45,10 +46,20 @@ pub fn plan(path: &Path, req: &Requested) -> Result<Planned> {
                 path.display()
             )])
         })?;
-    let alert_path = old
-        .as_ref()
-        .and_then(|c| c.alert_command_file.clone())
-        .unwrap_or_else(|| alert_file(path));
+    // Always the file beside the config actually used (--config / LNRAID_CONFIG), never a
+    // path stored by a config read elsewhere: the jobs must name the file this install keeps.
+    let alert_path = alert_file(path);
+    if let Some(stored) = old.as_ref().and_then(|c| c.alert_command_file.as_ref()) {
+        if *stored != alert_path && req.alert_command.is_none() && !alert_path.exists() {
+            tracing::warn!(
+                "{} names the alert command file {}, but the one beside this config is {}, which does not exist: \
+                 the jobs will not be able to alert until you run `lnraid schedule install --alert-command …` again",
+                path.display(),
+                stored.display(),
+                alert_path.display()
+            );
+        }
+    }
     if let Some(Some(c)) = &req.alert_command {
         if c.trim().is_empty() || c.chars().any(char::is_control) {
             return Err(Refused(vec![
@@ -57,8 +68,11 @@ pub fn plan(path: &Path, req: &Requested) -> Result<Planned> {
             .into());
         }
     }
-    let (new, alert) =
+    let (mut new, alert) =
         merge(old.as_ref(), req, &alert_path).map_err(|e| Refused(vec![e.to_string()]))?;
+    if new.alert_command_file.is_some() {
+        new.alert_command_file = Some(alert_path.clone());
+    }
     let alert_same = match &alert {
         AlertChange::Write(c) => read_secret(&alert_path).is_ok_and(|old| &old == c),
         _ => false,
@@ -78,79 +92,77 @@ impl Planned {
         render_config(&self.new)
     }
 
-    pub fn is_change(&self) -> bool {
-        self.old_text.as_deref() != Some(self.new_text().as_str())
-            || matches!(self.alert, AlertChange::Write(_) if !self.alert_same)
-            || (self.alert == AlertChange::Remove && self.alert_path.exists())
+    /// The config file's step, when its text changes.
+    pub fn config_change(&self) -> Option<ConfigChange> {
+        let new = self.new_text();
+        if self.old_text.as_deref() == Some(new.as_str()) {
+            return None;
+        }
+        let d = line_diff(self.old_text.as_deref().unwrap_or(""), &new);
+        let (word, diff) = match &self.old_text {
+            None => ("new      ", d),
+            Some(_) => ("changed  ", compact(&d, 2)),
+        };
+        Some(ConfigChange {
+            path: self.path.clone(),
+            content: new,
+            header: format!("{word} {}", self.path.display()),
+            diff,
+        })
     }
 
-    /// The config's diff and the alert file's fate, for people.
-    pub fn render(&self) -> String {
-        let new = self.new_text();
-        let mut out = match &self.old_text {
-            None => format!("new       {}:\n", self.path.display()),
-            Some(o) if *o == new => format!("unchanged {}\n", self.path.display()),
-            Some(_) => format!("changed   {}:\n", self.path.display()),
-        };
-        if self.old_text.as_deref() != Some(new.as_str()) {
-            let d = line_diff(self.old_text.as_deref().unwrap_or(""), &new);
-            let d = if self.old_text.is_some() {
-                compact(&d, 2)
-            } else {
-                d
-            };
-            out.extend(d.lines().map(|l| format!("    {l}\n")));
+    /// The alert file's step: written (only when its content changes) or removed.
+    pub fn alert_step(&self) -> Option<AlertStep> {
+        let a = self.alert_path.display();
+        match &self.alert {
+            AlertChange::Write(c) if !self.alert_same => Some(AlertStep::Write {
+                path: self.alert_path.clone(),
+                secret: Secret(c.clone()),
+                header: if self.alert_path.exists() {
+                    format!("changed   {a}: a new alert command (0600, not shown)")
+                } else {
+                    format!("new       {a}: the alert command (0600, root only, not shown)")
+                },
+            }),
+            AlertChange::Remove if self.alert_path.exists() => Some(AlertStep::Remove {
+                path: self.alert_path.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// What stays as it is, for people (the steps show the rest).
+    pub fn notes(&self) -> String {
+        let mut out = String::new();
+        if self.config_change().is_none() {
+            out.push_str(&format!("unchanged {}\n", self.path.display()));
         }
         let a = self.alert_path.display();
-        out.push_str(&match &self.alert {
+        match &self.alert {
             AlertChange::Write(_) if self.alert_same => {
-                format!("unchanged {a} (the alert command; 0600, not shown)\n")
-            }
-            AlertChange::Write(_) if self.alert_path.exists() => {
-                format!("changed   {a}: a new alert command (0600, not shown)\n")
-            }
-            AlertChange::Write(_) => {
-                format!("new       {a}: the alert command (0600, root only, not shown)\n")
-            }
-            AlertChange::Remove if self.alert_path.exists() => {
-                format!("remove    {a} (the alert command)\n")
+                out.push_str(&format!(
+                    "unchanged {a} (the alert command; 0600, not shown)\n"
+                ));
             }
             AlertChange::Keep if self.new.alert_command_file.is_some() => {
-                format!("kept      {a} (the alert command; 0600, not shown)\n")
+                out.push_str(&format!(
+                    "kept      {a} (the alert command; 0600, not shown)\n"
+                ));
             }
-            _ => String::new(),
-        });
+            _ => {}
+        }
         out
-    }
-
-    /// Before the job files change: the alert file (a new job must find it) and the config.
-    pub fn apply_before(&self) -> Result<()> {
-        if let AlertChange::Write(c) = &self.alert {
-            if !self.alert_same {
-                write_secret(&self.alert_path, c)?;
-            }
-        }
-        let new = self.new_text();
-        if self.old_text.as_deref() != Some(new.as_str()) {
-            if let Some(d) = self.path.parent() {
-                fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
-            }
-            write_atomic_no_backup(&self.path, new.as_bytes(), 0o644)?;
-        }
-        Ok(())
-    }
-
-    /// After the job files stopped naming it: the removed alert file goes.
-    pub fn apply_after(&self) -> Result<()> {
-        if self.alert == AlertChange::Remove {
-            remove_file_synced(&self.alert_path)?;
-        }
-        Ok(())
     }
 }
 
-/// The schedule the config describes, for `arrays`.
-pub fn spec(c: &ScheduleConfig, exe: PathBuf, arrays: Vec<ScheduledArray>) -> Result<ScheduleSpec> {
+/// The schedule the config at `config` describes, for `arrays`. The jobs name the alert file
+/// beside `config` (the config actually used), whatever path an older config recorded.
+pub fn spec(
+    c: &ScheduleConfig,
+    config: &Path,
+    exe: PathBuf,
+    arrays: Vec<ScheduledArray>,
+) -> Result<ScheduleSpec> {
     let cron =
         |s: &str| CronExpr::parse(s).map_err(|e| Refused(vec![format!("cron time {s:?}: {e}")]));
     Ok(ScheduleSpec {
@@ -158,7 +170,7 @@ pub fn spec(c: &ScheduleConfig, exe: PathBuf, arrays: Vec<ScheduledArray>) -> Re
         arrays,
         balance_at: cron(&c.balance_at)?,
         scrub_at: cron(&c.scrub_at)?,
-        alert_command_file: c.alert_command_file.clone(),
+        alert_command_file: c.alert_command_file.as_ref().map(|_| alert_file(config)),
         scrub_limit: c.scrub_limit.clone(),
         guide_balance: c.guide_balance,
         monitor: c.monitor.then(|| MonitorJob {

@@ -1,23 +1,22 @@
-//! `schedule install` and `schedule remove`: probe what is installed, plan the changes
-//! (pure: [`plan_changes`]), show them, then apply under the schedule lock.
+//! `schedule install` and `schedule remove`: probe what is installed, build the plan (pure:
+//! [`crate::plan::schedule`]), print it for the dry run, or walk that very plan under the
+//! schedule lock with the one executor.
 
-use std::fs;
-
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::{
-    conf, current_exe, daemon_reload, default_scheduler, disable_timers, display, probe_installed,
-    read_arrays, remove_ours, say, target, targets, Target,
+    conf, current_exe, default_scheduler, display, probe_installed, read_arrays, say, target,
+    targets, Target,
 };
 use crate::app::{exit, Refused};
 use crate::cli::{BalanceRecipe, ScheduleInstallArgs, ScheduleTarget};
-use crate::config::atomic::write_atomic_no_backup;
 use crate::exec::{Cmd, Runner};
 use crate::host::Lock;
+use crate::plan::schedule::{plan_install, plan_remove, DirChanges};
+use crate::plan::{render_plan, Plan};
 use crate::schedule::config::Requested;
-use crate::schedule::{
-    is_live_name, plan_changes, plan_schedule, timer_names, Change, ScheduleSpec, Scheduler,
-};
+use crate::schedule::{plan_changes, plan_schedule, timer_names, Change, ScheduleSpec, Scheduler};
+use crate::walk::{walk, Journal, RealMachine, Walker};
 
 const LOCK: &str = "schedule.lock";
 
@@ -47,38 +46,53 @@ pub fn install(args: &ScheduleInstallArgs, runner: &dyn Runner) -> Result<i32> {
         new: new_conf,
         ..conf
     };
-    let spec = conf::spec(&conf.new, current_exe()?, arrays)?;
-    let plan = plan_install(&spec, &main, t)?;
-    let changed = plan.iter().flat_map(|(_, c)| c).any(Change::is_change) || conf.is_change();
-    say(&format!(
-        "lnraid schedule ({}) in {}:",
-        scheduler.name(),
-        main.dir.display()
-    ));
-    print!("{}", display(&conf.render()));
-    if t.dry_run {
-        for c in plan.iter().flat_map(|(_, c)| c) {
-            print!("{}", display(&c.render()));
+    let spec = conf::spec(&conf.new, &t.config.path, current_exe()?, arrays)?;
+    let dirs = dir_changes(&spec, &main, t, runner)?;
+    let plan = plan_install(
+        format!(
+            "lnraid schedule ({}) in {}:",
+            scheduler.name(),
+            main.dir.display()
+        ),
+        conf.config_change(),
+        conf.alert_step(),
+        &dirs,
+    );
+    print!("{}", display(&conf.notes()));
+    for c in dirs.iter().flat_map(|d| &d.changes) {
+        if let Change::Unchanged(f) = c {
+            say(&format!("unchanged {}", f.path.display()));
         }
-        say(if changed {
-            "\n(dry run: nothing was changed)"
-        } else {
+    }
+    if t.dry_run {
+        print!("{}", display(&render_plan(&plan)));
+        say(if plan.steps.is_empty() {
             "\n(dry run: already installed, nothing would change)"
+        } else {
+            "\n(dry run: nothing was changed)"
         });
         return Ok(exit::OK);
     }
-    // The alert file and the config first: no job file ever names a file not yet written.
-    conf.apply_before()?;
-    for (target, changes) in &plan {
-        apply(target, changes, runner)?;
-    }
-    conf.apply_after()?;
-    say(&if changed {
-        summary(&spec)
-    } else {
+    run_plan(runner, &plan)?;
+    say(&if plan.steps.is_empty() {
         "The schedule is already installed: nothing changed.".into()
+    } else {
+        summary(&spec)
     });
     Ok(exit::OK)
+}
+
+/// Walks a schedule plan (in memory: the files themselves are the state, and install and
+/// remove are idempotent — run again, they finish what an interrupted run left).
+pub(crate) fn run_plan(runner: &dyn Runner, plan: &Plan) -> Result<()> {
+    let mut j = Journal::new(None, (), plan.clone());
+    let w = Walker::new(runner, &RealMachine);
+    walk(&w, &mut j, plan, &|_, s| {
+        format!(
+            "the schedule is partly changed (stopped at {}); run the same command again to finish",
+            s.id
+        )
+    })
 }
 
 /// The options this command line sets; the others keep their configured values.
@@ -112,17 +126,19 @@ fn requested(args: &ScheduleInstallArgs) -> Requested {
 }
 
 /// The changes in the scheduler's directory, and the removal of the other scheduler's files
-/// (with both installed, every job would run twice).
-fn plan_install(
+/// (with both installed, every job would run twice); which timers already run (live only).
+fn dir_changes(
     spec: &ScheduleSpec,
     main: &Target,
     t: &ScheduleTarget,
-) -> Result<Vec<(Target, Vec<Change>)>> {
+    runner: &dyn Runner,
+) -> Result<Vec<DirChanges>> {
     let desired =
         plan_schedule(spec, main.scheduler, &main.dir).map_err(|e| Refused(vec![e.to_string()]))?;
-    let mut plan = vec![(
-        main.clone(),
+    let mut out = vec![dir(
+        main,
         plan_changes(&desired, &probe_installed(main)?),
+        runner,
     )];
     let other = match main.scheduler {
         Scheduler::Cron => Scheduler::Systemd,
@@ -134,10 +150,31 @@ fn plan_install(
             .map(Change::Remove)
             .collect();
         if !removals.is_empty() {
-            plan.push((o, removals));
+            out.push(dir(&o, removals, runner));
         }
     }
-    Ok(plan)
+    Ok(out)
+}
+
+fn dir(t: &Target, changes: Vec<Change>, runner: &dyn Runner) -> DirChanges {
+    let running = if t.live && t.scheduler == Scheduler::Systemd {
+        let kept = changes
+            .iter()
+            .filter(|c| !matches!(c, Change::Remove(_)))
+            .map(Change::path);
+        timer_names(kept)
+            .into_iter()
+            .filter(|u| timer_running(runner, u))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    DirChanges {
+        scheduler: t.scheduler,
+        live: t.live,
+        changes,
+        running,
+    }
 }
 
 fn summary(spec: &ScheduleSpec) -> String {
@@ -159,63 +196,6 @@ fn summary(spec: &ScheduleSpec) -> String {
     )
 }
 
-/// Applies one directory's changes. Live systemd: disable timers before their files go,
-/// reload after files change, enable and start the timers that are not yet.
-fn apply(t: &Target, changes: &[Change], runner: &dyn Runner) -> Result<()> {
-    let removed: Vec<&Change> = changes
-        .iter()
-        .filter(|c| matches!(c, Change::Remove(_)))
-        .collect();
-    if t.live {
-        let names = removed.iter().map(|c| c.path()).filter(|p| {
-            p.file_name()
-                .is_some_and(|n| is_live_name(t.scheduler, &n.to_string_lossy()))
-        });
-        disable_timers(runner, &timer_names(names))?;
-    }
-    for c in changes {
-        match c {
-            Change::Remove(i) => {
-                remove_ours(&i.path)?;
-                say(&format!("  removed   {}", i.path.display()));
-            }
-            Change::New(f) | Change::Changed { file: f, .. } => {
-                fs::create_dir_all(&t.dir)
-                    .with_context(|| format!("creating {}", t.dir.display()))?;
-                write_atomic_no_backup(&f.path, f.content.as_bytes(), f.mode)?;
-                let what = if matches!(c, Change::New(_)) {
-                    "new"
-                } else {
-                    "changed"
-                };
-                say(&format!("  wrote     {} ({what})", f.path.display()));
-            }
-            Change::Unchanged(f) => say(&format!("  unchanged {}", f.path.display())),
-        }
-    }
-    if t.live && t.scheduler == Scheduler::Systemd {
-        if changes.iter().any(Change::is_change) {
-            daemon_reload(runner)?;
-        }
-        let installed = changes
-            .iter()
-            .filter(|c| !matches!(c, Change::Remove(_)))
-            .map(|c| c.path());
-        let idle: Vec<String> = timer_names(installed)
-            .into_iter()
-            .filter(|u| !timer_running(runner, u))
-            .collect();
-        if !idle.is_empty() {
-            runner.run_ok(
-                &Cmd::mutating("systemctl", ["enable", "--now"])
-                    .args_from(idle.iter().map(String::as_str)),
-            )?;
-            say(&format!("  enabled and started {}", idle.join(", ")));
-        }
-    }
-    Ok(())
-}
-
 /// True when the timer is enabled and active (then `enable --now` would change nothing).
 fn timer_running(runner: &dyn Runner, unit: &str) -> bool {
     ["is-enabled", "is-active"].iter().all(|q| {
@@ -229,7 +209,7 @@ pub fn remove(t: &ScheduleTarget, runner: &dyn Runner) -> Result<i32> {
     let _lock = (!t.dry_run)
         .then(|| Lock::try_acquire(&t.host.lock_dir, LOCK))
         .transpose()?;
-    let mut plan = Vec::new();
+    let mut dirs = Vec::new();
     let looked = targets(t.scheduler, &t.cron, &t.host);
     for target in &looked {
         let removals: Vec<Change> = probe_installed(target)?
@@ -237,10 +217,10 @@ pub fn remove(t: &ScheduleTarget, runner: &dyn Runner) -> Result<i32> {
             .map(Change::Remove)
             .collect();
         if !removals.is_empty() {
-            plan.push((target.clone(), removals));
+            dirs.push(dir(target, removals, runner));
         }
     }
-    if plan.is_empty() {
+    if dirs.is_empty() {
         let dirs: Vec<String> = looked.iter().map(|t| t.dir.display().to_string()).collect();
         say(&format!(
             "No lnraid schedule is installed (looked in {}): nothing to remove.",
@@ -252,103 +232,13 @@ pub fn remove(t: &ScheduleTarget, runner: &dyn Runner) -> Result<i32> {
         ));
         return Ok(exit::OK);
     }
+    let plan = plan_remove("Removing the lnraid schedule:".into(), &dirs);
     if t.dry_run {
-        for c in plan.iter().flat_map(|(_, c)| c) {
-            print!("{}", display(&c.render()));
-        }
+        print!("{}", display(&render_plan(&plan)));
         say("\n(dry run: nothing was changed)");
         return Ok(exit::OK);
     }
-    for (target, changes) in &plan {
-        apply(target, changes, runner)?;
-    }
+    run_plan(runner, &plan)?;
     say("The lnraid schedule is removed.");
     Ok(exit::OK)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::exec::{FakeRunner, Output};
-    use crate::schedule::{Installed, ScheduledArray};
-
-    fn files(dir: &std::path::Path) -> Vec<crate::schedule::ScheduleFile> {
-        let spec = ScheduleSpec::with_defaults(
-            "/usr/bin/lnraid".into(),
-            vec![ScheduledArray {
-                uuid: crate::types::FsUuid::parse("5d1c0e2a-1111-2222-3333-444455556666").unwrap(),
-                mountpoint: "/mnt/lnraid".into(),
-            }],
-        );
-        plan_schedule(&spec, Scheduler::Systemd, dir).unwrap()
-    }
-
-    /// The live unit dir, with a fake systemctl: reload after writing, enable only the timers
-    /// not yet running; on removal, disable before the files go.
-    #[test]
-    fn live_systemd_runs_systemctl_in_order() {
-        let t = tempfile::tempdir().unwrap();
-        let target = Target {
-            scheduler: Scheduler::Systemd,
-            dir: t.path().to_path_buf(),
-            live: true,
-        };
-        let desired = files(t.path());
-        let fake = FakeRunner::new();
-        fake.reply_line("systemctl daemon-reload", "");
-        fake.reply_line(
-            "systemctl enable --now lnraid-balance-mnt-lnraid.timer lnraid-scrub-mnt-lnraid.timer",
-            "",
-        );
-        apply(&target, &plan_changes(&desired, &[]), &fake).unwrap();
-        let lines = fake.lines();
-        assert_eq!(lines[0], "systemctl daemon-reload");
-        assert_eq!(
-            lines.last().unwrap(),
-            "systemctl enable --now lnraid-balance-mnt-lnraid.timer lnraid-scrub-mnt-lnraid.timer"
-        );
-        // Installed again with both timers running: no systemctl call changes anything.
-        let fake = FakeRunner::new();
-        for q in ["is-enabled", "is-active"] {
-            for u in [
-                "lnraid-balance-mnt-lnraid.timer",
-                "lnraid-scrub-mnt-lnraid.timer",
-            ] {
-                fake.reply(
-                    &Cmd::read_only("systemctl", ["--quiet", q, u]),
-                    Output::ok(""),
-                );
-            }
-        }
-        let installed: Vec<Installed> = desired
-            .iter()
-            .map(|f| Installed {
-                path: f.path.clone(),
-                content: f.content.clone(),
-            })
-            .collect();
-        apply(&target, &plan_changes(&desired, &installed), &fake).unwrap();
-        assert!(
-            fake.commands().iter().all(|c| !c.is_mutating()),
-            "{:?}",
-            fake.lines()
-        );
-        // Removal: disable first, then the files go, then reload.
-        let fake = FakeRunner::new();
-        fake.reply_line(
-            "systemctl disable --now lnraid-balance-mnt-lnraid.timer lnraid-scrub-mnt-lnraid.timer",
-            "",
-        );
-        fake.reply_line("systemctl daemon-reload", "");
-        let removals: Vec<Change> = installed.into_iter().map(Change::Remove).collect();
-        apply(&target, &removals, &fake).unwrap();
-        assert_eq!(
-            fake.lines(),
-            [
-                "systemctl disable --now lnraid-balance-mnt-lnraid.timer lnraid-scrub-mnt-lnraid.timer",
-                "systemctl daemon-reload"
-            ]
-        );
-        assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 0);
-    }
 }

@@ -33,10 +33,9 @@ pub(crate) fn for_setup(args: &SetupArgs, request: &SetupRequest) -> Result<Opti
         mountpoint: request.mountpoint.clone(),
     });
     // The options `schedule install` stored (monitor, alert file, scrub limit...) are kept:
-    // a setup of another array must not drop them. LNRAID_CONFIG as for `schedule install`.
-    let config = std::env::var_os("LNRAID_CONFIG")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| crate::schedule::config::CONFIG_PATH.into());
+    // a setup of another array must not drop them. --config / LNRAID_CONFIG as for
+    // `schedule install`; the jobs name the alert file beside that config.
+    let config = args.config.path.clone();
     let spec = match fs::read_to_string(&config) {
         Ok(text) => {
             let c = crate::schedule::config::parse_config(&text).map_err(|e| {
@@ -45,7 +44,7 @@ pub(crate) fn for_setup(args: &SetupArgs, request: &SetupRequest) -> Result<Opti
                     config.display()
                 )])
             })?;
-            super::conf::spec(&c, current_exe()?, arrays)?
+            super::conf::spec(&c, &config, current_exe()?, arrays)?
         }
         Err(_) => ScheduleSpec::with_defaults(current_exe()?, arrays),
     };

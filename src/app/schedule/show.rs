@@ -89,7 +89,12 @@ fn describe_config(path: &std::path::Path, installed: &[(Target, Vec<Installed>)
         Ok(c) => c,
         Err(e) => return format!("\nConfig {}: INVALID ({e})\n", path.display()),
     };
-    let alert = match &c.alert_command_file {
+    // The file beside the config read (what the jobs name), not a path an older config kept.
+    let alert_file = c
+        .alert_command_file
+        .as_ref()
+        .map(|_| crate::schedule::config::alert_file(path));
+    let alert = match &alert_file {
         None => "none".to_string(),
         Some(f) => match std::fs::metadata(f) {
             Ok(m) if m.mode() & 0o077 == 0 => {

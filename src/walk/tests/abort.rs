@@ -7,7 +7,7 @@ use std::fs;
 use super::*;
 use crate::plan::abort::plan_abort;
 
-fn undo(fx: &Fx, j: &Journal<SetupRequest>) -> (Plan, Journal<()>) {
+pub(super) fn undo(fx: &Fx, j: &Journal<SetupRequest>) -> (Plan, Journal<()>) {
     let plan = plan_abort(&fx.req, &|id| j.touched(id));
     let mut u: Journal<()> = Journal::new(None, (), plan.clone());
     u.manifest = j.manifest.clone();

@@ -4,6 +4,8 @@
 //! real SQLite database) in a temp dir; only devices and mounts are fake.
 
 mod abort;
+mod dry_run;
+mod ops;
 mod replace;
 mod setup;
 

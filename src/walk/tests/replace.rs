@@ -6,16 +6,17 @@ use super::*;
 use crate::app::replace::prepare::{plan_replace, ReplaceRequest};
 use crate::plan::{Action, Check, Resume};
 
-const FINISHED: &str = include_str!("../../../fixtures/btrfs-replace-status/6.2-finished.txt");
+pub(super) const FINISHED: &str =
+    include_str!("../../../fixtures/btrfs-replace-status/6.2-finished.txt");
 const NEVER: &str = include_str!("../../../fixtures/btrfs-replace-status/6.2-never-started.txt");
 
-struct Rx {
-    fake: FakeRunner,
-    tmp: tempfile::TempDir,
-    req: ReplaceRequest,
+pub(super) struct Rx {
+    pub(super) fake: FakeRunner,
+    pub(super) tmp: tempfile::TempDir,
+    pub(super) req: ReplaceRequest,
 }
 
-fn rx(new_contents: Output) -> Rx {
+pub(super) fn rx(new_contents: Output) -> Rx {
     let tmp = tempfile::tempdir().unwrap();
     let fake = FakeRunner::new();
     let id = crate::probe::blkid::parse_blkid_export(&new_contents.stdout).unwrap();
@@ -46,7 +47,7 @@ fn rx(new_contents: Output) -> Rx {
     Rx { fake, tmp, req }
 }
 
-fn plan(r: &Rx, wipe: bool) -> Plan {
+pub(super) fn plan(r: &Rx, wipe: bool) -> Plan {
     plan_replace(&r.req, &[DevPath::new(DEVS[0])], wipe, false, false, true)
 }
 
@@ -78,7 +79,7 @@ fn the_plan_types_its_safety_rules() {
         .all(|c| !c.args.iter().any(|a| a == "--fstab")));
 }
 
-fn finish_replies(r: &Rx, p: &Plan) {
+pub(super) fn finish_replies(r: &Rx, p: &Plan) {
     // After the replace, the new device carries the array.
     let replace = p.steps.iter().find(|s| s.id == "replace").unwrap();
     let line = replace.commands().next().unwrap().to_string();
@@ -89,8 +90,9 @@ fn finish_replies(r: &Rx, p: &Plan) {
     }
 }
 
-#[test]
-fn executed_commands_equal_the_dry_run_and_the_remount_names_a_reproven_member() {
+/// A whole replace walked on the fake: (the plan's commands, the mutating commands run, the
+/// full log).
+pub(super) fn walk_replace() -> (Vec<String>, Vec<String>, Vec<String>) {
     let r = rx(blank());
     let p = plan(&r, true);
     finish_replies(&r, &p);
@@ -122,8 +124,13 @@ fn executed_commands_equal_the_dry_run_and_the_remount_names_a_reproven_member()
         .map(ToString::to_string)
         .collect();
     let planned: Vec<String> = p.commands().iter().map(ToString::to_string).collect();
+    (planned, ran, r.fake.lines())
+}
+
+#[test]
+fn executed_commands_equal_the_dry_run_and_the_remount_names_a_reproven_member() {
+    let (planned, ran, log) = walk_replace();
     assert_eq!(ran, planned);
-    let log = r.fake.lines();
     let mount = log.iter().position(|l| l.starts_with("mount ")).unwrap();
     assert_eq!(
         log[mount - 1],
