@@ -17,7 +17,6 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::{Journal, Walker};
-use crate::hotcopy::ioctl::fs_uuid;
 use crate::hotcopy::restore::{copy_in, prove_unchanged};
 use crate::hotcopy::retention::Policy;
 use crate::hotcopy::snapshot::{self, is_subvolume, Layout, LockBounds};
@@ -169,10 +168,9 @@ pub fn ready_partial_subvolume(w: &Walker, plan: &Plan, dst: &Path) -> Result<bo
     Ok(true)
 }
 
-/// Re-proves `p` is lnraid's own partial copy, then deletes it: a subvolume with
-/// `btrfs subvolume delete`, a plain directory (written by a run before setup made
-/// subvolumes) by removing it.
-fn remove_own_partial(w: &Walker, plan: &Plan, p: &Path) -> Result<()> {
+/// Re-proves `p` is lnraid's own partial copy: named `.lnraid-partial-*`, directly below a
+/// mounted mountpoint, on the plan's own btrfs (by UUID).
+fn prove_own_partial(w: &Walker, plan: &Plan, p: &Path) -> Result<()> {
     let named = p
         .file_name()
         .is_some_and(|n| n.to_string_lossy().starts_with(PARTIAL_PREFIX));
@@ -186,30 +184,30 @@ fn remove_own_partial(w: &Walker, plan: &Plan, p: &Path) -> Result<()> {
             p.display()
         );
     }
-    let subvolume = is_subvolume(p)?;
-    if subvolume {
-        let Some(own) = plan.own_fs.as_deref() else {
-            bail!(
-                "{}: the plan names no filesystem of its own; not deleting",
-                p.display()
-            );
-        };
-        let on = fs_uuid(p)?;
-        if on != own {
-            bail!(
-                "{} is on filesystem {on}, not lnraid's new {own}; refusing to delete it",
-                p.display()
-            );
-        }
+    let Some(own) = plan.own_fs.as_deref() else {
+        bail!(
+            "{}: the plan names no filesystem of its own; not deleting",
+            p.display()
+        );
+    };
+    match w.machine.btrfs_uuid(p)? {
+        Some(on) if on == own => Ok(()),
+        Some(on) => bail!(
+            "{} is on filesystem {on}, not lnraid's new {own}; refusing to delete it",
+            p.display()
+        ),
+        None => bail!("{} is not on btrfs; refusing to delete it", p.display()),
     }
+}
+
+/// Deletes lnraid's own partial copy, re-proven right before: `btrfs subvolume delete` (a
+/// plain directory there is refused by it, loudly: only the subvolume step makes one).
+fn remove_own_partial(w: &Walker, plan: &Plan, p: &Path) -> Result<()> {
+    prove_own_partial(w, plan, p)?;
     tracing::info!(
         "  deleting the partial copy of the interrupted run ({})",
         crate::ui::sanitize(&p.display().to_string())
     );
-    if subvolume {
-        w.runner.run_ok(&subvolume_delete_cmd(p))?;
-        Ok(())
-    } else {
-        fs::remove_dir_all(p).with_context(|| format!("removing {}", p.display()))
-    }
+    w.runner.run_ok(&subvolume_delete_cmd(p))?;
+    Ok(())
 }

@@ -30,6 +30,14 @@ pub trait Machine {
     fn is_mounted(&self, mountpoint: &Path) -> Result<bool>;
     /// `lightningd` processes that use `dir`.
     fn node_users(&self, dir: &Path) -> Vec<UsingProcess>;
+    /// The UUID of the btrfs holding `path` (`BTRFS_IOC_FS_INFO`); `None` when it is not on
+    /// btrfs. hotcopy's re-proof before it deletes a partial subvolume.
+    fn btrfs_uuid(&self, path: &Path) -> Result<Option<String>> {
+        if !crate::hotcopy::dest::is_btrfs(path)? {
+            return Ok(None);
+        }
+        crate::hotcopy::ioctl::fs_uuid(path).map(Some)
+    }
 }
 
 /// The machine itself.

@@ -196,6 +196,12 @@ impl Machine for FakeMachine<'_> {
         Ok(mounted)
     }
 
+    /// hotcopy: a path below a mounted mountpoint of the fixture is on the plan's filesystem.
+    fn btrfs_uuid(&self, path: &Path) -> Result<Option<String>> {
+        let mp = path.parent().unwrap_or(path);
+        Ok(self.is_mounted(mp)?.then(|| U.to_string()))
+    }
+
     fn node_users(&self, dir: &Path) -> Vec<UsingProcess> {
         self.nodes
             .borrow()
@@ -281,6 +287,8 @@ impl Fx {
         // hotcopy: setup's subvolume step (the fake creates nothing; the copy makes a dir).
         fx.fake
             .reply_prefix("btrfs subvolume create ", Output::ok(""));
+        fx.fake
+            .reply_prefix("btrfs subvolume delete ", Output::ok(""));
         fx.fake.reply_prefix("umount ", Output::ok(""));
         fx
     }
