@@ -142,7 +142,7 @@ fn status_metrics_and_monitor_follow_the_hot_copies_and_their_jobs() {
         "DEST unreadable: {c:?}"
     );
     assert_eq!(doc["arrays"][0]["verdict"], "warning");
-    schema::validate("status", &[doc.clone()]);
+    schema::validate("status", std::slice::from_ref(&doc));
 
     // monitor: one alert for the failed backup, none when nothing changed; the metrics.
     let alerts = n.tmp.path().join("alerts");

@@ -13,7 +13,7 @@ use crate::plan::hotcopy_plans::plan_backup;
 use crate::types::Bytes;
 
 pub fn run(args: &BackupArgs, runner: &dyn Runner) -> Result<i32> {
-    let rec = (args.record.record_job && !args.dry_run).then(|| {
+    let rec = (args.record.record_job && !args.dry_run).then_some({
         (
             args.record.state_dir.as_path(),
             HotJob::Backup,

@@ -115,7 +115,7 @@ pub fn run(args: &RestoreArgs, runner: &dyn Runner) -> Result<i32> {
         }
     );
     if args.dry_run {
-        print!("{summary}\n");
+        println!("{summary}");
         super::hot_walk::print_plan(&plan);
         return Ok(super::exit::OK);
     }
@@ -233,7 +233,7 @@ pub fn migrate(args: &MigrateArgs, runner: &dyn Runner) -> Result<i32> {
         aside.display()
     );
     if args.dry_run {
-        print!("{summary}\n");
+        println!("{summary}");
         super::hot_walk::print_plan(&plan);
         return Ok(super::exit::OK);
     }

@@ -22,7 +22,7 @@ pub fn run(cmd: &SnapshotCommand, runner: &dyn Runner) -> Result<i32> {
             Ok(super::exit::OK)
         }
         SnapshotCommand::Create(a) => {
-            let rec = a.record.record_job.then(|| {
+            let rec = a.record.record_job.then_some({
                 (
                     a.record.state_dir.as_path(),
                     HotJob::Snapshot,
