@@ -144,6 +144,24 @@ fn status_metrics_and_monitor_follow_the_hot_copies_and_their_jobs() {
     assert_eq!(doc["arrays"][0]["verdict"], "warning");
     schema::validate("status", std::slice::from_ref(&doc));
 
+    let human = run(
+        &config,
+        &state,
+        &[
+            "status",
+            "--lightning-dir",
+            home,
+            n.mnt.dir.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        human.stdout.contains("snapshots: 1, newest ")
+            && human.stdout.contains(", fresh")
+            && human.stdout.contains("last backup job FAILED"),
+        "{}",
+        human.stdout
+    );
+
     // monitor: one alert for the failed backup, none when nothing changed; the metrics.
     let alerts = n.tmp.path().join("alerts");
     let prom = n.tmp.path().join("lnraid.prom");

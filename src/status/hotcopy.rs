@@ -294,6 +294,42 @@ pub fn to_doc(h: &HotFacts, now: u64) -> HotCopiesDoc {
     }
 }
 
+/// The human status lines: `snapshots: 3, newest 2026-12-01T20:00:00Z (2 hours old), fresh`.
+pub fn render_lines(h: &HotCopiesDoc) -> Vec<String> {
+    let one = |what: &str, c: &CopyDoc| {
+        let state = match c.state {
+            Freshness::Fresh => "fresh",
+            Freshness::Stale => "STALE",
+            Freshness::Never => "NONE although scheduled",
+            Freshness::None => "none",
+        };
+        let at = c
+            .dest
+            .as_ref()
+            .map(|d| format!(" at {d}"))
+            .unwrap_or_default();
+        match (&c.newest_at, c.age_seconds) {
+            (Some(t), Some(a)) => format!(
+                "{what}{at}: {}, newest {t} ({} old), {state}",
+                c.count,
+                age_words(a)
+            ),
+            _ => format!("{what}{at}: {state}"),
+        }
+    };
+    let mut out = vec![one("snapshots", &h.snapshot)];
+    if h.backup.scheduled || h.backup.count > 0 {
+        out.push(one("backups", &h.backup));
+    }
+    for j in h.jobs.iter().filter(|j| !j.ok) {
+        out.push(format!(
+            "last {} job FAILED at {}: {}",
+            j.job, j.finished_at, j.message
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
