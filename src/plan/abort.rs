@@ -79,6 +79,9 @@ pub fn plan_abort(r: &SetupRequest, touched: &dyn Fn(&str) -> bool) -> Plan {
         restore = restore.check(Check::CopyUnchanged { dir: r.new_home() });
     }
     steps.push(restore);
+    if touched("subvolume") {
+        steps.push(super::hotcopy::remove_partial_step(r));
+    }
     if touched("mount") {
         steps.push(Step::new(
             "umount",

@@ -21,6 +21,7 @@ pub fn render_plan(plan: &Plan) -> String {
         for a in &s.actions {
             let _ = match a {
                 Action::Run { cmd } => writeln!(out, "      $ {cmd}"),
+                Action::Hotcopy(h) => writeln!(out, "{}", h.render()),
                 Action::AwaitSync { array } => writeln!(out, "      wait for {array} to be in sync (progress from /proc/mdstat)"),
                 Action::ConfAppend { path, lines, .. } => {
                     let _ = writeln!(out, "      append to {} (each line only if missing; the rest kept as is):", path.display());

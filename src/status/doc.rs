@@ -75,6 +75,9 @@ pub struct ArrayDoc {
     pub probe_errors: Vec<String>,
     pub btrfs: Option<BtrfsDoc>,
     pub md: Option<MdDoc>,
+    /// The node's newest snapshot and backup, their ages and jobs (`null`: no node known).
+    #[serde(default)]
+    pub hot_copies: Option<super::hotcopy::HotCopiesDoc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -118,6 +118,8 @@ pub fn complete(ctx: &GatherCtx, t: &Target, backend: Backend, f: &mut ArrayFact
         f.lightning_dir_dangling = fs::symlink_metadata(&d).is_ok() && fs::metadata(&d).is_err();
         f.lightning_dir = Some(d);
     }
+    // hotcopy: snapshot/backup ages and job outcomes.
+    f.hot = super::hotcopy::gather(&ctx.state_dir, f.lightning_dir.as_deref());
 }
 
 fn records(ctx: &GatherCtx, uuid: &FsUuid, f: &mut ArrayFacts) {

@@ -20,6 +20,7 @@
 
 mod apply;
 mod apply_md;
+mod apply_hotcopy;
 mod apply_ops;
 mod apply_recover;
 pub mod fresh;

@@ -130,6 +130,8 @@ fn requested(args: &ScheduleInstallArgs) -> Requested {
             (None, false) => None,
         },
         alert_command: value(&args.alert_command, args.no_alert_command),
+        snapshot: crate::app::schedule_hot::snapshot(&args.hot),
+        backup: crate::app::schedule_hot::backup(&args.hot),
     }
 }
 
