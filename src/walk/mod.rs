@@ -19,8 +19,8 @@
 //! done), plus read-only probes.
 
 mod apply;
-mod apply_md;
 mod apply_hotcopy;
+mod apply_md;
 mod apply_ops;
 mod apply_recover;
 pub mod fresh;
