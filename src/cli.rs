@@ -395,6 +395,9 @@ pub struct ScheduleInstallArgs {
     /// filters, metadata included). Default: the configured one, else `default`.
     #[arg(long, value_enum)]
     pub balance_recipe: Option<BalanceRecipe>,
+    /// hotcopy: the snapshot and backup jobs.
+    #[command(flatten)]
+    pub hot: crate::cli_hotcopy::ScheduleHotArgs,
     #[command(flatten)]
     pub target: ScheduleTarget,
 }
@@ -612,7 +615,8 @@ Examples:
     pub const SNAPSHOT_CREATE: &str = "\
 Examples:
   lnraid snapshot create --lightning-dir /mnt/lnraid/bitcoin
-  lnraid snapshot create --lightning-dir /mnt/lnraid/bitcoin --json";
+  lnraid snapshot create --lightning-dir /mnt/lnraid/bitcoin --json
+  lnraid snapshot create --lightning-dir /mnt/lnraid/bitcoin --prune --keep-hourly 24 --record-job";
     pub const SNAPSHOT_LIST: &str = "\
 Examples:
   lnraid snapshot list --lightning-dir /mnt/lnraid/bitcoin
@@ -705,7 +709,9 @@ Examples:
   lnraid schedule install --dry-run
   lnraid schedule install --scheduler cron --scrub-at '0 3 * * 0'
   lnraid schedule install --monitor --alert-command 'mail -s lnraid root' \\
-      --textfile /var/lib/prometheus/node-exporter/lnraid.prom";
+      --textfile /var/lib/prometheus/node-exporter/lnraid.prom
+  lnraid schedule install --lightning-dir /mnt/lnraid/bitcoin --snapshot-every 1h \\
+      --backup-to /media/usb/lnraid-backups --backup-every 1d";
     pub const SCHEDULE_REMOVE: &str = "\
 Examples:
   lnraid schedule remove --dry-run

@@ -62,6 +62,16 @@ pub struct SnapshotCreateArgs {
     /// Print the snapshot's record as JSON.
     #[arg(long)]
     pub json: bool,
+    /// After a verified snapshot, delete those the retention (--keep-*) does not keep.
+    #[arg(long)]
+    pub prune: bool,
+    /// Print the plan; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub keep: KeepArgs,
+    #[command(flatten)]
+    pub record: JobRecordArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -122,6 +132,8 @@ pub struct BackupArgs {
     /// Show what would be done; copy nothing.
     #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub record: JobRecordArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -157,4 +169,60 @@ pub struct WriterArgs {
     /// Append each committed counter value to this file (after the commit returned).
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
+}
+
+/// `schedule install`'s hot-copy jobs (flattened into `ScheduleInstallArgs`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ScheduleHotArgs {
+    /// The node's data directory the snapshot and backup jobs copy (absolute).
+    #[arg(long, value_name = "DIR")]
+    pub lightning_dir: Option<PathBuf>,
+    /// Also take a snapshot every DURATION (15m, 30m, 1h, 6h, 1d; then pruned by the
+    /// default retention). Kept by later installs until --no-snapshot.
+    #[arg(long, value_name = "DURATION", value_parser = every_arg, requires = "lightning_dir", conflicts_with = "no_snapshot")]
+    pub snapshot_every: Option<String>,
+    /// Stop the snapshot job.
+    #[arg(long)]
+    pub no_snapshot: bool,
+    /// Also back the node up to DEST (absolute; another filesystem), every --backup-every.
+    #[arg(
+        long,
+        value_name = "DEST",
+        requires = "lightning_dir",
+        conflicts_with = "no_backup"
+    )]
+    pub backup_to: Option<PathBuf>,
+    /// How often the backup job runs (1h, 6h, 1d...).
+    #[arg(long, value_name = "DURATION", value_parser = every_arg, default_value = "1d", requires = "backup_to")]
+    pub backup_every: String,
+    /// Encrypt the scheduled backups to this age recipient (repeatable).
+    #[arg(long, value_name = "RECIPIENT", requires = "backup_to")]
+    pub backup_encrypt_to: Vec<String>,
+    /// Read the scheduled backups' age recipients from this file.
+    #[arg(long, value_name = "FILE", requires = "backup_to")]
+    pub backup_recipients_file: Option<PathBuf>,
+    /// Stop the backup job.
+    #[arg(long)]
+    pub no_backup: bool,
+}
+
+fn every_arg(s: &str) -> Result<String, String> {
+    crate::schedule::hotcopy::Every::parse(s).map(|_| s.to_string())
+}
+
+/// Where `snapshot create` / `backup` record how a scheduled run ended, for `status` and
+/// `monitor` (`<DIR>/jobs/snapshot.json`, `backup.json`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct JobRecordArgs {
+    /// Record this run's outcome in the state dir (the scheduled jobs pass it).
+    #[arg(long)]
+    pub record_job: bool,
+    /// lnraid's state directory.
+    #[arg(
+        long,
+        env = "LNRAID_STATE_DIR",
+        default_value = "/var/lib/lnraid",
+        value_name = "DIR"
+    )]
+    pub state_dir: PathBuf,
 }

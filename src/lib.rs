@@ -17,7 +17,8 @@ pub mod doctor;
 pub mod exec;
 pub mod host;
 pub mod hotcopy;
-pub mod members;
+/// Per-member history of btrfs arrays; lives in the btrfs backend (`backend::btrfs::members`).
+pub use backend::btrfs::members;
 pub mod plan;
 pub mod policy;
 pub mod probe;

@@ -9,10 +9,10 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use common::{lnraid, mountpoint_dir, sh, KillOnDrop, LoopDev, Mounted};
+use common::{lnraid, sh, KillOnDrop};
 use lnraid::exec::ExitStatus;
 use lnraid::testkit::NodeSpec;
-use node::BtrfsNode;
+use node::{backup_with, dest, same_bytes, BtrfsNode};
 
 fn spec() -> NodeSpec {
     NodeSpec {
@@ -23,47 +23,7 @@ fn spec() -> NodeSpec {
 }
 
 fn backup(home: &Path, dest: &Path) -> serde_json::Value {
-    let out = lnraid(&[
-        "backup",
-        "--lightning-dir",
-        home.to_str().unwrap(),
-        "--to",
-        dest.to_str().unwrap(),
-    ]);
-    assert_eq!(
-        out.status,
-        ExitStatus::Code(0),
-        "{}\n{}",
-        out.stdout,
-        out.stderr
-    );
-    let newest = lnraid::hotcopy::dest::list(dest).unwrap().pop().unwrap();
-    serde_json::to_value(newest.manifest.expect("a manifest")).unwrap()
-}
-
-/// A DEST filesystem on its own loop device.
-struct Dest {
-    mnt: Mounted,
-    _dev: LoopDev,
-}
-
-fn dest(n: &BtrfsNode, name: &str, mkfs: &[&str]) -> Dest {
-    let dev = LoopDev::new(n.tmp.path(), name, "1G", false);
-    let mut args = mkfs[1..].to_vec();
-    args.push(&dev.path);
-    sh(mkfs[0], &args);
-    let mnt = Mounted::new(&dev.path, &mountpoint_dir(name), &[]);
-    Dest { mnt, _dev: dev }
-}
-
-fn same_bytes(a: &Path, b: &Path) {
-    let read = |p: &Path| fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    assert!(
-        read(a) == read(b),
-        "{} differs from {}",
-        a.display(),
-        b.display()
-    );
+    serde_json::to_value(backup_with(home, dest, &[]).manifest.expect("a manifest")).unwrap()
 }
 
 #[test]

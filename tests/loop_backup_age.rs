@@ -11,36 +11,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use age::secrecy::ExposeSecret;
-use common::{lnraid, mountpoint_dir, sh, LoopDev, Mounted};
+use common::lnraid;
 use lnraid::exec::ExitStatus;
 use lnraid::testkit::NodeSpec;
-use node::BtrfsNode;
-
-/// Every table's rows, in order: the committed state of a database (opened read-only on a
-/// scratch copy so the original's bytes stay as they are).
-fn state(db: &Path, scratch: &Path) -> Vec<(String, i64)> {
-    fs::create_dir_all(scratch).unwrap();
-    let copy = scratch.join("db.sqlite3");
-    fs::copy(db, &copy).unwrap();
-    let c = rusqlite::Connection::open(&copy).unwrap();
-    let mut s = c
-        .prepare("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
-        .unwrap();
-    let names: Vec<String> = s
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect();
-    names
-        .into_iter()
-        .map(|n| {
-            let k: i64 = c
-                .query_row(&format!("SELECT count(*) FROM \"{n}\""), [], |r| r.get(0))
-                .unwrap();
-            (n, k)
-        })
-        .collect()
-}
+use node::{backup_with, db_state, dest, BtrfsNode};
 
 fn grep_dest(dest: &Path, needle: &[u8]) -> Vec<String> {
     let mut hits = Vec::new();
@@ -70,10 +44,8 @@ fn encrypted_backup_round_trips_and_dest_holds_no_plaintext() {
         hot_journal: false,
     };
     let n = BtrfsNode::new("age", &spec, "1G", true);
-    let dev = LoopDev::new(n.tmp.path(), "agedest", "1G", false);
-    sh("mkfs.ext4", &["-q", "-F", &dev.path]);
-    let mnt = Mounted::new(&dev.path, &mountpoint_dir("agedest"), &[]);
-    let dest = mnt.dir.join("backups");
+    let d = dest(&n, "agedest", &["mkfs.ext4", "-q", "-F"]);
+    let dest = d.mnt.dir.join("backups");
 
     let key = age::x25519::Identity::generate();
     let recipient = key.to_public().to_string();
@@ -83,24 +55,8 @@ fn encrypted_backup_round_trips_and_dest_holds_no_plaintext() {
 
     let hsm = fs::read(n.home.join("hsm_secret")).unwrap();
     let db_before = fs::read(n.db()).unwrap();
-    let state_before = state(&n.db(), &n.tmp.path().join("s1"));
-    let out = lnraid(&[
-        "backup",
-        "--lightning-dir",
-        n.home.to_str().unwrap(),
-        "--to",
-        dest.to_str().unwrap(),
-        "--encrypt-to",
-        &recipient,
-    ]);
-    assert_eq!(
-        out.status,
-        ExitStatus::Code(0),
-        "{}\n{}",
-        out.stdout,
-        out.stderr
-    );
-    let found = lnraid::hotcopy::dest::list(&dest).unwrap().pop().unwrap();
+    let state_before = db_state(&n.db(), &n.tmp.path().join("s1"));
+    let found = backup_with(&n.home, &dest, &["--encrypt-to", &recipient]);
     let m = found.manifest.expect("a manifest");
     assert!(m.encrypted);
     let b = found.path;
@@ -166,7 +122,7 @@ fn encrypted_backup_round_trips_and_dest_holds_no_plaintext() {
         fs::read(n.home.join("hsm_secret")).unwrap() == hsm,
         "hsm_secret byte-equal"
     );
-    assert_eq!(state(&n.db(), &n.tmp.path().join("s2")), state_before);
+    assert_eq!(db_state(&n.db(), &n.tmp.path().join("s2")), state_before);
     let mode = fs::metadata(n.home.join("hsm_secret"))
         .unwrap()
         .permissions()

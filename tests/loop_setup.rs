@@ -311,7 +311,7 @@ fn killed_after(env: &Env, step: &str) {
 fn killed_after_each_step_then_resumed() {
     let _lock = device_test!("killed_after_each_step_then_resumed");
     let ids = step_ids(&Env::small("ids"));
-    assert_eq!(ids.len(), 12, "{ids:?}");
+    assert_eq!(ids.len(), 13, "{ids:?}");
     for step in &ids {
         let env = Env::small(&format!("resume-{step}"));
         let before = tree::describe_copyable(&env.dir);

@@ -18,22 +18,9 @@ const PATTERNS: [&str; 4] = [
     "\"-t\", \"btrfs\"",
 ];
 
-const LEGACY: [&str; 9] = [
-    "src/app/setup/preflight.rs",
-    "src/plan/target.rs",
-    // doctor's disk audit (issue 12, merged from main): compares mounts by fstype itself.
-    "src/doctor/disks.rs",
-    // members.rs (merged from main): per-member history of btrfs arrays.
-    "src/members.rs",
-    "src/policy/graph.rs",
-    "src/policy/mod.rs",
-    "src/status/fstab_check.rs",
-    "src/status/gather.rs",
-    // drill (issue 13): asks /proc/filesystems whether this kernel has btrfs at all before it
-    // rehearses on it; a kernel capability, not the backend of an array. To move behind the
-    // seam with the rest of this list.
-    "src/app/drill/mod.rs",
-];
+// Empty: every btrfs comparison above the seam has moved into src/backend/btrfs/ (mdadm:
+// policy, preflight, plan target, doctor, members, status, drill; recover: its four files).
+const LEGACY: [&str; 0] = [];
 
 fn walk(dir: &Path, out: &mut Vec<String>) {
     for e in fs::read_dir(dir).unwrap().flatten() {

@@ -1,57 +1,77 @@
-//! `lnraid backup --to DEST`: a consistent point-in-time source taken under a lock of
-//! milliseconds (`hotcopy::source`), copied to DEST without any lock (`hotcopy::dest`),
-//! verified by reading back, then DEST's retention.
+//! `lnraid backup --to DEST`: the plan (one `Backup` action: a point-in-time source under a
+//! lock of milliseconds, copied to DEST without any lock, read back, DEST's retention),
+//! printed for the dry run or walked by the executor; the mechanics are `hotcopy::backup`.
 
 use anyhow::{Context, Result};
 
 use crate::cli_hotcopy::BackupArgs;
 use crate::exec::Runner;
-use crate::hotcopy::{crypt, dest, snapshot, source};
+use crate::hotcopy::jobs::{recorded, HotJob};
+use crate::hotcopy::{backup, crypt, dest, snapshot};
+use crate::plan::hotcopy::HotAction;
+use crate::plan::hotcopy_plans::plan_backup;
 use crate::types::Bytes;
 
 pub fn run(args: &BackupArgs, runner: &dyn Runner) -> Result<i32> {
+    let rec = (args.record.record_job && !args.dry_run).then_some({
+        (
+            args.record.state_dir.as_path(),
+            HotJob::Backup,
+            args.node.lightning_dir.as_path(),
+            Some(args.to.as_path()),
+        )
+    });
+    recorded(rec, || run_inner(args, runner))
+}
+
+fn run_inner(args: &BackupArgs, runner: &dyn Runner) -> Result<(i32, String)> {
     let layout = snapshot::Layout::for_dir(&args.node.lightning_dir)?;
     let max = Bytes::parse_human(&args.max_locked_copy)
         .with_context(|| format!("{:?} is not a size", args.max_locked_copy))?
         .0;
-    let recipients = crypt::parse_recipients(&args.encrypt_to, args.recipients_file.as_deref())?;
+    // Recipients resolved now (the file read once), so the plan holds exactly what is used.
+    let recipients: Vec<String> =
+        crypt::parse_recipients(&args.encrypt_to, args.recipients_file.as_deref())?
+            .iter()
+            .map(ToString::to_string)
+            .collect();
     let encrypt = !recipients.is_empty();
     let btrfs_dest = !encrypt && args.to.exists() && dest::is_btrfs(&args.to)?;
     let subvol = snapshot::is_subvolume(&layout.home)?;
-    let how = match (subvol, btrfs_dest) {
-        _ if encrypt => "a point-in-time source (snapshot or reflink under the lock), each file encrypted with age into DEST",
-        (true, true) => "snapshot, then btrfs send | receive (incremental when DEST has the previous one)",
-        (true, false) => "snapshot, then a verified file copy",
-        (false, _) => "reflink of the database under the lock (or a copy under it, small databases only), then a verified file copy",
-    };
+    let k = &args.keep;
+    let plan = plan_backup(HotAction::Backup {
+        lightning_dir: layout.home.clone(),
+        to: args.to.clone(),
+        max_locked_copy: max,
+        wait_ms: args.node.lock_wait_ms,
+        cap_ms: args.node.lock_cap_ms,
+        recipients: recipients.clone(),
+        keep: [k.keep_last, k.keep_hourly, k.keep_daily, k.keep_weekly],
+    });
+    let how = backup::method(subvol, btrfs_dest, encrypt);
     if args.dry_run {
         println!(
             "would back up {} to {}: {how}",
             layout.home.display(),
             args.to.display()
         );
-        return Ok(super::exit::OK);
+        super::hot_walk::print_plan(&plan);
+        return Ok((super::exit::OK, String::new()));
     }
-    dest::ensure_dest(&args.to)?;
-    let src = source::acquire(runner, &layout, super::snapshot::bounds(&args.node), max)?;
-    let result = if encrypt {
-        crypt::encrypted_backup(&src, &args.to, &recipients)
-    } else if subvol && btrfs_dest {
-        let names: Vec<String> = snapshot::list(&layout)?
-            .into_iter()
-            .map(|s| s.name)
-            .collect();
-        dest::btrfs_backup(runner, &src, &names, &args.to)
-    } else {
-        dest::files_backup(&src, &args.to)
+    let before: Vec<String> = match dest::list(&args.to) {
+        Ok(all) => all.into_iter().map(|f| f.name).collect(),
+        Err(_) => Vec::new(), // DEST does not exist yet: the step creates it
     };
-    src.cleanup();
-    let doc = result?;
-    dest::ensure_readme(&args.to)?;
-    let pruned = dest::prune(runner, &args.to, super::snapshot::policy(&args.keep))?;
+    super::hot_walk::run_plan(runner, &plan, "backup")?;
+    let found = dest::list(&args.to)?
+        .into_iter()
+        .rev()
+        .find(|f| !before.contains(&f.name))
+        .context("the backup step finished but DEST lists no new backup")?;
+    let doc = found.manifest.context("the new backup has no MANIFEST")?;
     println!(
         "backup {}{}\n  taken by {} (SQLite lock held {:.1} ms)\n  {} bytes written to DEST{}\n  verified: {} files read back, database integrity {}",
-        args.to.join(&doc.name).display(),
+        found.path.display(),
         if doc.encrypted {
             format!(" (encrypted to {} age recipient(s))", recipients.len())
         } else {
@@ -64,8 +84,8 @@ pub fn run(args: &BackupArgs, runner: &dyn Runner) -> Result<i32> {
         doc.files.len(),
         doc.integrity_check
     );
-    for p in pruned {
-        println!("  pruned {p}");
-    }
-    Ok(super::exit::OK)
+    Ok((
+        super::exit::OK,
+        format!("backup {} at {}", doc.name, args.to.display()),
+    ))
 }

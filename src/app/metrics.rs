@@ -76,6 +76,26 @@ pub const METRICS: &[(&str, &str, &str)] = &[
         "Bytes in block groups whose profile is not the array's RAID profile.",
     ),
     (
+        "lnraid_snapshot_last_timestamp_seconds",
+        "gauge",
+        "When the node's newest snapshot was taken, Unix time (age: time() minus this).",
+    ),
+    (
+        "lnraid_backup_last_timestamp_seconds",
+        "gauge",
+        "When the newest verified backup at DEST was taken, Unix time.",
+    ),
+    (
+        "lnraid_hot_copy_stale",
+        "gauge",
+        "1 when the newest snapshot or backup is stale, or missing although scheduled.",
+    ),
+    (
+        "lnraid_hot_job_success",
+        "gauge",
+        "1 when the last scheduled snapshot or backup job succeeded, 0 when it failed.",
+    ),
+    (
         "lnraid_problems",
         "gauge",
         "Problems status reports, by severity.",
@@ -229,6 +249,9 @@ fn samples(a: &ArrayDoc, out: &mut Vec<(&'static str, String, f64)>) {
             }
         }
     }
+    if let Some(h) = &a.hot_copies {
+        hot_samples(a, h, out);
+    }
     for sev in [
         crate::status::Severity::Warning,
         crate::status::Severity::Critical,
@@ -240,6 +263,37 @@ fn samples(a: &ArrayDoc, out: &mut Vec<(&'static str, String, f64)>) {
             with(a, &[("severity", Some(sev.word().into()))]),
             n as f64,
         ));
+    }
+}
+
+/// hotcopy's samples: the newest copies' times, staleness, the jobs' last outcomes.
+fn hot_samples(
+    a: &ArrayDoc,
+    h: &crate::status::hotcopy::HotCopiesDoc,
+    out: &mut Vec<(&'static str, String, f64)>,
+) {
+    use crate::status::hotcopy::Freshness;
+    if let Some(t) = h.snapshot.newest_at {
+        out.push((
+            "lnraid_snapshot_last_timestamp_seconds",
+            with(a, &[]),
+            t.0 as f64,
+        ));
+    }
+    if let Some(t) = h.backup.newest_at {
+        let lab = with(a, &[("dest", h.backup.dest.clone())]);
+        out.push(("lnraid_backup_last_timestamp_seconds", lab, t.0 as f64));
+    }
+    for (copy, c) in [("snapshot", &h.snapshot), ("backup", &h.backup)] {
+        if c.state != Freshness::None {
+            let stale = matches!(c.state, Freshness::Stale | Freshness::Never);
+            let lab = with(a, &[("copy", Some(copy.into()))]);
+            out.push(("lnraid_hot_copy_stale", lab, f64::from(u8::from(stale))));
+        }
+    }
+    for j in &h.jobs {
+        let lab = with(a, &[("job", Some(j.job.clone()))]);
+        out.push(("lnraid_hot_job_success", lab, f64::from(u8::from(j.ok))));
     }
 }
 
@@ -334,6 +388,7 @@ mod tests {
             probe_errors: vec![],
             btrfs: None,
             md: None,
+            hot_copies: None,
         }
     }
 

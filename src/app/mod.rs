@@ -9,14 +9,17 @@ mod devwriter;
 mod doctor;
 mod drill;
 mod gen;
+mod hot_walk;
 pub mod ids;
 mod maintain;
 pub mod metrics;
 mod monitor;
+mod monitor_hot;
 mod recover;
 pub(crate) mod replace;
 mod restore;
 pub(crate) mod schedule;
+mod schedule_hot;
 pub(crate) mod setup;
 mod ship_files;
 mod snapshot;
@@ -44,6 +47,12 @@ pub mod exit {
 pub fn run(cli: Cli, runner: &dyn Runner) -> anyhow::Result<i32> {
     if let Some(secs) = cli.timeout {
         crate::exec::timeout::set_read_timeout(secs);
+    }
+    // mdadm helper's hook: the minimum-size test knob is never silently active.
+    match crate::policy::min_size_override() {
+        Ok(Some(w)) => tracing::warn!("{w}"),
+        Ok(None) => {}
+        Err(e) => return Err(Refused(vec![e]).into()),
     }
     match cli.command {
         Command::Devices(args) => devices::run(&args, runner),

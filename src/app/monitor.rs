@@ -31,6 +31,12 @@ pub struct Seen {
     /// `finished` of the last scrub record already reported.
     pub scrub_finished: Option<u64>,
     pub last_alert: u64,
+    /// hotcopy: `finished` of each snapshot/backup job's newest record already seen.
+    #[serde(default)]
+    pub hot_jobs: BTreeMap<String, u64>,
+    /// hotcopy: the overdue problem codes already alerted.
+    #[serde(default)]
+    pub hot_overdue: Vec<String>,
 }
 
 impl<'de> Deserialize<'de> for Severity {
@@ -106,6 +112,12 @@ pub fn reasons(
             if kind.is_empty() {
                 kind = "scrub_result";
             }
+        }
+    }
+    for r in super::monitor_hot::reasons(a, seen) {
+        why.push(r);
+        if kind.is_empty() {
+            kind = "hot_copy";
         }
     }
     if why.is_empty()
@@ -201,6 +213,8 @@ fn watch(args: &MonitorArgs, runner: &dyn Runner, arrays: &[ArrayStatus], now: u
                 .map(|r| r.finished)
                 .or(seen.as_ref().and_then(|s| s.scrub_finished)),
             last_alert: seen.as_ref().map(|s| s.last_alert).unwrap_or(0),
+            hot_jobs: super::monitor_hot::jobs_seen(a),
+            hot_overdue: super::monitor_hot::overdue(a),
         };
         if !why.is_empty() {
             let summary = format!(

@@ -1,7 +1,8 @@
 //! `lnraid restore --from SNAPSHOT|BACKUP --lightning-dir DIR` (the guide's last resort, with
 //! its warnings) and `lnraid snapshot migrate` (a plain node directory into a subvolume).
-//! Both are `hotcopy::restore::install`: verified copy, node re-checked stopped, the current
-//! directory moved aside (never deleted), swap.
+//! Both are one plan (`plan::hotcopy_plans::plan_swap`) walked by the executor: verified copy,
+//! node re-checked stopped before each rename, the current directory renamed aside (never
+//! deleted), the copy renamed into place.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -11,8 +12,9 @@ use anyhow::{bail, Context, Result};
 use super::Refused;
 use crate::cli_hotcopy::{MigrateArgs, RestoreArgs};
 use crate::exec::Runner;
-use crate::hotcopy::restore::{identify, install, Kind};
+use crate::hotcopy::restore::{aside_path, identify, partial_path, Kind};
 use crate::hotcopy::snapshot::{age, is_subvolume};
+use crate::plan::hotcopy_plans::{plan_swap, Swap};
 use crate::probe::procs::processes_using;
 use crate::ui::confirm::confirm_destruction;
 
@@ -69,71 +71,109 @@ pub fn run(args: &RestoreArgs, runner: &dyn Runner) -> Result<i32> {
         Kind::FileBackup => "file backup",
         Kind::BtrfsBackup => "btrfs backup",
     };
+    let decrypt = encrypted(&src.path, &home)?;
+    let aside = fs::symlink_metadata(&home)
+        .is_ok()
+        .then(|| aside_path(&home, "pre-restore"));
+    let swap = Swap {
+        src: decrypt
+            .as_ref()
+            .map(|(out, _)| out.clone())
+            .unwrap_or(src.path.clone()),
+        partial: partial_path(&home, "pre-restore")?,
+        home: home.clone(),
+        aside: aside.clone(),
+        renamed: src.renamed.clone(),
+        extra: if decrypt.is_some() {
+            Vec::new()
+        } else {
+            src.extra.clone()
+        },
+        migrate: false,
+    };
+    let plan = plan_swap(
+        format!(
+            "lnraid restore: the {what} {} as {}",
+            src.path.display(),
+            home.display()
+        ),
+        &swap,
+    );
     let summary = format!(
-        "{LAST_RESORT}\nRestore the {what} {} — {} old (taken {}) — as {}.\n{}\n",
+        "{LAST_RESORT}\nRestore the {what} {} — {} old (taken {}) — as {}.\n{}{}\n",
         src.path.display(),
         age(src.time),
         src.time,
         home.display(),
-        if home.exists() {
-            format!(
-                "The current {} is moved aside (kept, not deleted).",
-                home.display()
-            )
-        } else {
-            "There is no current directory to keep.".to_string()
+        match &aside {
+            Some(a) => format!("The current {} is moved aside to {} (kept, not deleted).", home.display(), a.display()),
+            None => "There is no current directory to keep.".to_string(),
+        },
+        match &decrypt {
+            Some((out, _)) => format!("\nThe encrypted backup is first decrypted (--identity) into {}, removed afterwards.", out.display()),
+            None => String::new(),
         }
     );
     if args.dry_run {
-        // The dry run's summary is the output asked for: stdout, like every plan.
-        print!("{summary}");
-        println!("dry run: nothing changed");
+        println!("{summary}");
+        super::hot_walk::print_plan(&plan);
         return Ok(super::exit::OK);
     }
     if !confirm_destruction(&summary, args.yes)? {
         bail!("not confirmed; nothing changed");
     }
-    let decrypted = decrypt_if_needed(args, &src.path, &home)?;
-    let from = decrypted.clone().unwrap_or_else(|| src.path.clone());
-    let extra: &[String] = if decrypted.is_some() { &[] } else { &src.extra };
-    let done = install(
-        runner,
-        &from,
-        &home,
-        &src.renamed,
-        extra,
-        "pre-restore",
-        &mut |_| ensure_stopped(&home),
-    );
-    if let Some(d) = &decrypted {
-        fs::remove_dir_all(d).with_context(|| format!("removing {}", d.display()))?;
+    if let Some((out, m)) = &decrypt {
+        decrypt_into(args, &src.path, m, out)?;
     }
-    let done = done?;
+    let walked = super::hot_walk::run_plan(runner, &plan, "restore");
+    if let Some((out, _)) = &decrypt {
+        fs::remove_dir_all(out).with_context(|| format!("removing {}", out.display()))?;
+    }
+    let j = walked?;
+    let files = j
+        .manifest
+        .as_ref()
+        .map_or(0, |m| m.count(crate::copy::EntryKind::File));
     println!(
-        "restored {} files into {}{}",
-        done.files,
+        "restored {files} files into {}{}",
         home.display(),
-        if done.subvolume {
+        if is_subvolume(&home)? {
             " (a new subvolume)"
         } else {
             ""
         }
     );
-    if let Some(a) = done.aside {
+    if let Some(a) = aside {
         println!("the previous directory is kept at {}", a.display());
     }
     println!("Start lightningd, then close all channels (`lightning-cli close <id>` for each).");
     Ok(super::exit::OK)
 }
 
-/// An encrypted backup is decrypted (with `--identity`) into a scratch directory beside the
-/// node's home first; returns it. A plain source returns None.
-fn decrypt_if_needed(args: &RestoreArgs, from: &Path, home: &Path) -> Result<Option<PathBuf>> {
+/// An encrypted backup's manifest and where it is decrypted (beside the node's home); None
+/// for a plain source.
+fn encrypted(
+    from: &Path,
+    home: &Path,
+) -> Result<Option<(PathBuf, crate::hotcopy::dest::BackupManifest)>> {
     let parent = from.parent().context("no parent")?;
     let name = from.file_name().context("no name")?.to_string_lossy();
     let Some(m) = crate::hotcopy::dest::read_manifest(parent, &name).filter(|m| m.encrypted) else {
         return Ok(None);
     };
+    let out = home
+        .parent()
+        .context("no parent")?
+        .join(format!(".lnraid-decrypt-{name}"));
+    Ok(Some((out, m)))
+}
+
+fn decrypt_into(
+    args: &RestoreArgs,
+    from: &Path,
+    m: &crate::hotcopy::dest::BackupManifest,
+    out: &Path,
+) -> Result<()> {
     let Some(id) = &args.identity else {
         bail!(
             "{} is an encrypted backup: pass --identity FILE (the age identity it was encrypted to)",
@@ -141,21 +181,17 @@ fn decrypt_if_needed(args: &RestoreArgs, from: &Path, home: &Path) -> Result<Opt
         );
     };
     let ids = crate::hotcopy::crypt::load_identities(id)?;
-    let out = home
-        .parent()
-        .context("no parent")?
-        .join(format!(".lnraid-decrypt-{name}"));
-    if fs::symlink_metadata(&out).is_ok() {
+    if fs::symlink_metadata(out).is_ok() {
         bail!(
             "{} exists (an interrupted restore?): look at it and remove it first",
             out.display()
         );
     }
-    if let Err(e) = crate::hotcopy::crypt::decrypt_backup(from, &m, &out, &ids) {
-        let _ = fs::remove_dir_all(&out);
+    if let Err(e) = crate::hotcopy::crypt::decrypt_backup(from, m, out, &ids) {
+        let _ = fs::remove_dir_all(out);
         return Err(e);
     }
-    Ok(Some(out))
+    Ok(())
 }
 
 pub fn migrate(args: &MigrateArgs, runner: &dyn Runner) -> Result<i32> {
@@ -173,39 +209,49 @@ pub fn migrate(args: &MigrateArgs, runner: &dyn Runner) -> Result<i32> {
         );
     }
     ensure_stopped(&home)?;
+    let aside = aside_path(&home, "pre-subvolume");
+    let swap = Swap {
+        src: home.clone(),
+        partial: partial_path(&home, "pre-subvolume")?,
+        home: home.clone(),
+        aside: Some(aside.clone()),
+        renamed: Vec::new(),
+        extra: Vec::new(),
+        migrate: true,
+    };
+    let plan = plan_swap(
+        format!(
+            "lnraid snapshot migrate: {} into a new subvolume",
+            home.display()
+        ),
+        &swap,
+    );
     let summary = format!(
         "Move {} into a new btrfs subvolume of the same name: copy, read back, check the \
-         database, then swap; the current directory is kept beside it.\n",
-        home.display()
+         database, prove the original unchanged, then swap; the current directory is kept as {}.\n",
+        home.display(),
+        aside.display()
     );
     if args.dry_run {
-        print!("{summary}");
+        println!("{summary}");
+        super::hot_walk::print_plan(&plan);
         return Ok(super::exit::OK);
     }
     if !confirm_destruction(&summary, args.yes)? {
         bail!("not confirmed; nothing changed");
     }
-    let done = install(runner, &home, &home, &[], &[], "pre-subvolume", &mut |m| {
-        ensure_stopped(&home)?;
-        // The source must be unchanged since it was copied (a commit made meanwhile would be
-        // lost). Special files (the RPC socket) are not copied and not compared.
-        let mut r = crate::copy::verify(m, &home, &mut |_| {})?;
-        let skipped: Vec<&Path> = m.skipped.iter().map(|s| s.rel.as_path()).collect();
-        r.mismatches.retain(|x| !skipped.contains(&x.rel.as_path()));
-        r.into_result()
-            .map(|_| ())
-            .context("the node directory changed while it was copied")
-    })?;
+    let j = super::hot_walk::run_plan(runner, &plan, "snapshot migrate")?;
+    let files = j
+        .manifest
+        .as_ref()
+        .map_or(0, |m| m.count(crate::copy::EntryKind::File));
     println!(
-        "{} is now a subvolume ({} files, verified)",
-        home.display(),
-        done.files
+        "{} is now a subvolume ({files} files, verified)",
+        home.display()
     );
-    if let Some(a) = done.aside {
-        println!(
-            "the previous directory is kept at {} (remove it once you are satisfied)",
-            a.display()
-        );
-    }
+    println!(
+        "the previous directory is kept at {} (remove it once you are satisfied)",
+        aside.display()
+    );
     Ok(super::exit::OK)
 }

@@ -92,6 +92,8 @@ pub struct Health {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "backend", rename_all = "snake_case")]
+// One value per array and status run: boxing the md variant would only add indirection.
+#[allow(clippy::large_enum_variant)]
 pub enum BackendFacts {
     Btrfs {
         /// Every block-group profile in use, lower case (`raid1`, `single`).

@@ -11,6 +11,7 @@
 pub mod btrfs;
 pub mod health;
 pub mod md;
+pub mod mounts;
 
 use std::path::{Path, PathBuf};
 
@@ -58,6 +59,23 @@ impl Backend {
             Backend::Btrfs => true,
             Backend::Md => false,
         }
+    }
+
+    /// Every backend, for questions asked of all of them.
+    pub const ALL: [Backend; 2] = [Backend::Btrfs, Backend::Md];
+
+    /// Whether `blkid_type` (blkid's `TYPE`) is a signature this backend writes on the
+    /// devices it is given: btrfs on each member; `linux_raid_member` for md.
+    pub fn writes(self, blkid_type: &str) -> bool {
+        match self {
+            Backend::Btrfs => blkid_type == btrfs::FSTYPE,
+            Backend::Md => blkid_type == md::MEMBER_TYPE,
+        }
+    }
+
+    /// Whether some backend writes `blkid_type` on its members.
+    pub fn writes_any(blkid_type: &str) -> bool {
+        Backend::ALL.iter().any(|b| b.writes(blkid_type))
     }
 
     /// The backend an fstab filesystem type belongs to, if any.
@@ -186,6 +204,38 @@ pub fn plan_create(
     }
 }
 
+/// The array part of `setup --abort`'s undo plan, by the setup's backend (after the
+/// node-side steps of `plan::abort`).
+pub fn abort_array_steps(
+    r: &crate::plan::setup::SetupRequest,
+    touched: &dyn Fn(&str) -> bool,
+) -> Vec<crate::plan::Step> {
+    match r.backend {
+        Backend::Btrfs => btrfs::abort::array_steps(r, touched),
+        Backend::Md => md::abort::array_steps(r, touched),
+    }
+}
+
+/// The plan `setup --resume` walks, by the setup's backend: the remaining steps, plus for md
+/// assembling the array again (or undoing a half-made create) first.
+pub fn setup_resume_plan(
+    j: &mut crate::walk::Journal<crate::plan::setup::SetupRequest>,
+) -> crate::plan::Plan {
+    match j.request.backend {
+        Backend::Btrfs => crate::walk::resume_plan(j),
+        Backend::Md => md::resume::resume_plan(j),
+    }
+}
+
+/// What `blkid -p` shows on the devices of `r`'s new array (a plan's `own_fs`): the btrfs
+/// filesystem UUID on each member; the md UUID (blkid's dashed form) on each md member.
+pub fn own_signature(r: &crate::plan::setup::SetupRequest) -> Option<String> {
+    match (r.backend, &r.md) {
+        (Backend::Md, Some(m)) => md::blkid_uuid(&m.md_uuid),
+        _ => Some(r.fs_uuid.to_string()),
+    }
+}
+
 /// Which backend holds the array of status target `t`.
 pub fn locate(
     runner: &dyn Runner,
@@ -209,7 +259,7 @@ pub fn array_status(
 ) -> crate::status::ArrayStatus {
     match locate(runner, ctx, t) {
         Located::Btrfs { .. } => {
-            crate::status::evaluate(&crate::status::gather::gather(runner, ctx, t), now)
+            crate::status::evaluate(&btrfs::gather::gather(runner, ctx, t), now)
         }
         Located::Md { device, .. } => {
             md::status::array_status(runner, ctx, t, device.as_ref(), md_conf, now)

@@ -107,6 +107,7 @@ fn btrfs_plan_is_unchanged_by_the_seam() {
             "scan",
             "mountpoint",
             "mount",
+            "subvolume",
             "copy",
             "verify",
             "publish",

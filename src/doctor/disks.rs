@@ -46,10 +46,7 @@ impl Location {
         match (&self.mount, &other.mount) {
             (Some(a), Some(b)) if a.devnum == b.devnum => true,
             (Some(a), Some(b)) => {
-                a.fstype == "btrfs"
-                    && b.fstype == "btrfs"
-                    && !self.disks.is_empty()
-                    && a.source == b.source
+                !self.disks.is_empty() && crate::backend::mounts::same_filesystem(a, b)
             }
             _ => false,
         }
@@ -136,9 +133,7 @@ pub fn locate(path: &Path, sys: &Path) -> std::io::Result<Location> {
     let mount = mount_containing(&mounts, &p).cloned();
     let mut top = BTreeSet::new();
     if let Some(m) = &mount {
-        if m.fstype == "btrfs" {
-            top.extend(btrfs_members(sys, &m.source));
-        }
+        top.extend(crate::backend::mounts::member_knames(sys, m));
         if top.is_empty() {
             if let Some(k) = kname_of_source(&m.source) {
                 top.insert(k);
@@ -173,29 +168,6 @@ fn kname_of_source(source: &str) -> Option<String> {
     }
     let c = std::fs::canonicalize(source).ok()?;
     Some(c.file_name()?.to_string_lossy().into_owned())
-}
-
-/// Every member of the mounted btrfs whose mountinfo source is `source`.
-fn btrfs_members(sys: &Path, source: &str) -> Vec<String> {
-    let Some(k) = kname_of_source(source) else {
-        return Vec::new();
-    };
-    for fs in std::fs::read_dir(sys.join("fs/btrfs"))
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        let devs: Vec<String> = std::fs::read_dir(fs.path().join("devices"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        if devs.contains(&k) {
-            return devs;
-        }
-    }
-    Vec::new()
 }
 
 /// Walks a block device down to whole disks: partition → its disk; md/dm → its slaves.

@@ -7,9 +7,12 @@
 //! and backups carry lnraid's names and records), or leave a copy that lightningd could start
 //! as the node by accident.
 
+pub mod backup;
 pub mod clone;
 pub mod crypt;
 pub mod dest;
+pub mod ioctl;
+pub mod jobs;
 pub mod lock;
 pub mod restore;
 pub mod retention;

@@ -17,7 +17,7 @@ use jiff::Timestamp;
 use super::dest::{self, BackupManifest, MANIFEST_NAME};
 use super::snapshot::{snapshot_name, DB_NAME, SNAPSHOTS_DIR};
 use crate::copy::{copy_tree, copy_tree_into, verify, CopyOptions, Manifest};
-use crate::exec::{Cmd, Runner};
+use crate::exec::Runner;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -84,52 +84,36 @@ pub fn aside_path(target: &Path, tag: &str) -> PathBuf {
     PathBuf::from(p)
 }
 
-/// What [`install`] did.
-#[derive(Debug)]
-pub struct Installed {
-    pub aside: Option<PathBuf>,
-    pub subvolume: bool,
-    pub files: usize,
+/// Where [`copy_in`] writes the new home of `target` until it is swapped in.
+pub fn partial_path(target: &Path, tag: &str) -> Result<PathBuf> {
+    let parent = target.parent().context("the directory has no parent")?;
+    let name = target.file_name().context("no name")?.to_string_lossy();
+    Ok(parent.join(format!(".lnraid-{tag}-partial-{name}")))
 }
 
-/// Copies `src` into a new home for `target` (a subvolume when `target`'s parent is btrfs),
-/// applying `renamed` and leaving out `extra`, verifies it, calls `recheck` (node stopped,
-/// source unchanged), moves `target` aside and puts the copy in its place.
-pub fn install(
+/// Copies `src` into `partial` (a new subvolume when its parent is btrfs), applies `renamed`,
+/// leaves out `extra`, reads the copy back against the manifest and integrity-checks its
+/// database. Returns the source's manifest (what a migration proves unchanged before the
+/// swap). A `partial` left by an interrupted run is refused, not removed.
+pub fn copy_in(
     runner: &dyn Runner,
     src: &Path,
-    target: &Path,
+    partial: &Path,
     renamed: &[(String, String)],
     extra: &[String],
-    aside_tag: &str,
-    recheck: &mut dyn FnMut(&Manifest) -> Result<()>,
-) -> Result<Installed> {
-    let parent = target.parent().context("the directory has no parent")?;
-    let name = target
-        .file_name()
-        .context("no name")?
-        .to_string_lossy()
-        .into_owned();
-    let partial = parent.join(format!(".lnraid-{aside_tag}-partial-{name}"));
-    if fs::symlink_metadata(&partial).is_ok() {
+) -> Result<Manifest> {
+    let parent = partial.parent().context("the directory has no parent")?;
+    if fs::symlink_metadata(partial).is_ok() {
         bail!(
             "{} exists (an interrupted run?): look at it and remove it first",
             partial.display()
         );
     }
-    let subvolume = dest::is_btrfs(parent)?;
-    let mut manifest = if subvolume {
-        runner.run_ok(&Cmd::mutating(
-            "btrfs",
-            [
-                "subvolume".to_string(),
-                "create".into(),
-                partial.display().to_string(),
-            ],
-        ))?;
-        copy_tree_into(src, &partial, &CopyOptions::default(), &mut |_| {})?
+    let mut manifest = if dest::is_btrfs(parent)? {
+        runner.run_ok(&crate::plan::hotcopy::subvolume_create_cmd(partial))?;
+        copy_tree_into(src, partial, &CopyOptions::default(), &mut |_| {})?
     } else {
-        copy_tree(src, &partial, &CopyOptions::default(), &mut |_| {})?
+        copy_tree(src, partial, &CopyOptions::default(), &mut |_| {})?
     };
     let source_manifest = manifest.clone();
     for x in extra {
@@ -152,14 +136,15 @@ pub fn install(
             }
         }
     }
-    super::dest::reset_root_times(&partial, &manifest)?;
-    verify(&manifest, &partial, &mut |_| {})?.into_result()?;
+    super::dest::reset_root_times(partial, &manifest)?;
+    verify(&manifest, partial, &mut |_| {})?.into_result()?;
     let db = partial.join(DB_NAME);
     if db.is_file() {
-        let i = crate::sqlite::integrity_check(
-            &db,
-            &parent.join(format!(".lnraid-{aside_tag}-scratch")),
-        )?;
+        let scratch = parent.join(format!(
+            ".lnraid-scratch-{}",
+            partial.file_name().unwrap_or_default().to_string_lossy()
+        ));
+        let i = crate::sqlite::integrity_check(&db, &scratch)?;
         if !i.ok {
             bail!(
                 "the copied database failed its integrity check: {}",
@@ -167,20 +152,16 @@ pub fn install(
             );
         }
     }
-    recheck(&source_manifest)?;
-    let aside = if fs::symlink_metadata(target).is_ok() {
-        let a = aside_path(target, aside_tag);
-        fs::rename(target, &a).with_context(|| format!("moving {} aside", target.display()))?;
-        Some(a)
-    } else {
-        None
-    };
-    fs::rename(&partial, target)
-        .with_context(|| format!("putting the copy at {}", target.display()))?;
-    fs::File::open(parent)?.sync_all()?;
-    Ok(Installed {
-        aside,
-        subvolume,
-        files: manifest.count(crate::copy::EntryKind::File),
-    })
+    Ok(source_manifest)
+}
+
+/// The source is unchanged since [`copy_in`] copied it (special files, like the RPC socket,
+/// are not copied and not compared): a commit made meanwhile would be lost by a migration.
+pub fn prove_unchanged(m: &Manifest, dir: &Path) -> Result<()> {
+    let mut r = verify(m, dir, &mut |_| {})?;
+    let skipped: Vec<&Path> = m.skipped.iter().map(|s| s.rel.as_path()).collect();
+    r.mismatches.retain(|x| !skipped.contains(&x.rel.as_path()));
+    r.into_result()
+        .map(|_| ())
+        .with_context(|| format!("{} changed while it was copied", dir.display()))
 }

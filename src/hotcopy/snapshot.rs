@@ -5,7 +5,8 @@
 //! `<that name>.json` (lock time, verification). The sidecar lives beside the snapshot, since
 //! a read-only snapshot cannot hold it.
 //!
-//! Invariants: the lock is held only around `btrfs subvolume snapshot -r` and never past the
+//! Invariants: the lock is held only around the snapshot ioctl (`BTRFS_IOC_SNAP_CREATE_V2`,
+//! what `btrfs subvolume snapshot -r` does, without spawning it: [`super::ioctl`]) and never past the
 //! cap (a snapshot that would take longer is deleted and the run fails); verification never
 //! opens the snapshot with SQLite read-write: the database and its journal are cloned into a
 //! scratch directory first, so a hot journal is rolled back there, never in the snapshot.
@@ -21,6 +22,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::clone::reflink_or_copy;
+use super::ioctl::SnapshotCall;
 use super::lock::{sibling, with_shared_lock, JournalMode};
 use crate::exec::{Cmd, Runner};
 use crate::sqlite::integrity_check;
@@ -144,13 +146,13 @@ pub fn create(runner: &dyn Runner, layout: &Layout, bounds: LockBounds) -> Resul
         name = snapshot_name(Timestamp::now());
     }
     let snap = layout.snapshot(&name);
-    let cmd = snapshot_cmd(&layout.home, &snap);
+    // Descriptors opened and the argument built before the lock: under it, one ioctl.
+    let call = SnapshotCall::prepare(&layout.home, &layout.dir, &name)?;
+    tracing::debug!("{} (ioctl)", call.describe);
     // The snapshot writes out the subvolume's dirty data first; do that before the lock, so
     // under the lock only what the node wrote in the last milliseconds is left to flush.
     presync(&layout.home)?;
-    let held = with_shared_lock(&db, bounds.wait, bounds.cap, |_locked| {
-        runner.run_ok(&cmd).map_err(anyhow::Error::from)
-    })?;
+    let held = with_shared_lock(&db, bounds.wait, bounds.cap, |_locked| call.run())?;
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     if held.cap_exceeded || held.result.is_err() {
         if fs::symlink_metadata(&snap).is_ok() {

@@ -5,12 +5,13 @@
 //! Order matters: no timer may start a scrub on the array being taken apart, so the schedule
 //! goes first; the node's directory is put back before the array is released; the new array
 //! is erased last and only where it provably holds lnraid's own filesystem and nothing holds
-//! the device. Before the directory is put back, the array copy is proven unchanged since its
+//! the device — by its backend (`backend::abort_array_steps`: btrfs erases its members;
+//! md removes its mdadm.conf lines, stops the array, zeroes its superblocks). Before the directory is put back, the array copy is proven unchanged since its
 //! verification: a node that ran on the array made it the latest state, and abort then
 //! refuses rather than erase it.
 
 use super::setup::{dropin_content, SetupRequest};
-use super::{Action, Allow, Check, Plan, Step, Tag};
+use super::{Action, Check, Plan, Step, Tag};
 use crate::exec::Cmd;
 
 /// `touched(id)`: the setup step `id` ran at least partly.
@@ -78,6 +79,9 @@ pub fn plan_abort(r: &SetupRequest, touched: &dyn Fn(&str) -> bool) -> Plan {
         restore = restore.check(Check::CopyUnchanged { dir: r.new_home() });
     }
     steps.push(restore);
+    if touched("subvolume") {
+        steps.push(super::hotcopy::remove_partial_step(r));
+    }
     if touched("mount") {
         steps.push(Step::new(
             "umount",
@@ -107,43 +111,11 @@ pub fn plan_abort(r: &SetupRequest, touched: &dyn Fn(&str) -> bool) -> Plan {
             actions,
         ));
     }
-    if touched("mkfs") {
-        let devs: Vec<String> = r.devices.iter().map(|d| d.to_string()).collect();
-        steps.push(Step::new(
-            "forget",
-            Tag::Safe,
-            "make the kernel forget the new filesystem's members (fails harmlessly for ones it does not know)",
-            vec![Action::Try {
-                cmd: Cmd::mutating("btrfs", ["device", "scan", "--forget"])
-                    .args_from(devs.iter().map(String::as_str)),
-            }],
-        ));
-        for (i, d) in r.devices.iter().enumerate() {
-            steps.push(
-                Step::new(
-                    &format!("erase-{}", i + 1),
-                    Tag::Destructive,
-                    format!(
-                        "erase lnraid's new filesystem {} from {d} if it carries it (it holds only a copy; anything else is left untouched)",
-                        r.fs_uuid
-                    ),
-                    vec![Action::WipeOwn {
-                        device: d.clone(),
-                        fs_uuid: r.fs_uuid.to_string(),
-                        strict: true,
-                    }],
-                )
-                .check(Check::Targets {
-                    devices: vec![d.clone()],
-                    allow: Allow::OwnOrBlank,
-                }),
-            );
-        }
-    }
+    steps.extend(crate::backend::abort_array_steps(r, touched));
     Plan {
         targets: r.targets.clone(),
         protect: Some(r.lightning_dir.clone()),
-        own_fs: Some(r.fs_uuid.to_string()),
+        own_fs: crate::backend::own_signature(r),
         ..Plan::new(
             format!(
                 "lnraid setup --abort: undo the interrupted setup of {}",

@@ -14,6 +14,8 @@
 //! operator confirmed.
 
 pub mod abort;
+pub mod hotcopy;
+pub mod hotcopy_plans;
 pub mod maintain;
 pub mod recover;
 mod render;
@@ -137,6 +139,11 @@ pub enum Action {
     UnSchedule {
         schedule: crate::schedule::SetupSchedule,
     },
+    /// An md array action (stop, zero own superblock, assemble, mdadm.conf undo): data in
+    /// the md backend, mechanics in src/walk/apply_md.rs.
+    Md(crate::backend::md::action::MdAction),
+    /// The hot-copy layer's actions (setup's subvolume; snapshots), in `plan/hotcopy.rs`.
+    Hotcopy(hotcopy::HotAction),
     // exec (maintain, schedule): mechanics in walk/apply_ops.rs.
     /// `btrfs scrub start -B`, progress from `scrub status` against `estimate` bytes. Exit 3
     /// (uncorrectable errors found) is an outcome the caller reports, not a failure. With
@@ -226,6 +233,8 @@ impl Action {
             Action::Umount { mountpoint } => Some(umount_cmd(mountpoint)),
             Action::WipeOwn { device, .. } => Some(wipe_cmd(device)),
             Action::MakeMutable { path } => Some(chattr_cmd("-i", path)),
+            Action::Md(a) => a.command(),
+            Action::Hotcopy(h) => h.command(),
             Action::MdRecover(a) => a.command(),
             _ => None,
         }

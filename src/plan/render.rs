@@ -21,6 +21,7 @@ pub fn render_plan(plan: &Plan) -> String {
         for a in &s.actions {
             let _ = match a {
                 Action::Run { cmd } => writeln!(out, "      $ {cmd}"),
+                Action::Hotcopy(h) => writeln!(out, "{}", h.render()),
                 Action::AwaitSync { array } => writeln!(out, "      wait for {array} to be in sync (progress from /proc/mdstat)"),
                 Action::ConfAppend { path, lines, .. } => {
                     let _ = writeln!(out, "      append to {} (each line only if missing; the rest kept as is):", path.display());
@@ -36,6 +37,10 @@ pub fn render_plan(plan: &Plan) -> String {
                     writeln!(out, "      $ {cmd}\n        (only if blkid -p shows it carrying {fs_uuid})")
                 }
                 Action::BtrfsReplace { cmd, .. } => writeln!(out, "      $ {cmd}"),
+                Action::Md(m) => match m.command() {
+                    Some(cmd) => writeln!(out, "      $ {cmd}\n        ({})", m.describe()),
+                    None => writeln!(out, "      {}", m.describe()),
+                },
                 Action::RemoveOwnFile { path, .. } => writeln!(out, "      remove {} (if unchanged since lnraid wrote it)", crate::exec::quote_path(path)),
                 // exec (maintain, schedule)
                 Action::BtrfsScrub { .. } | Action::BtrfsBalance { .. } | Action::MdCheck { .. } | Action::PutFile { .. } | Action::WriteSecret { .. } | Action::RemoveSecret { .. } => {

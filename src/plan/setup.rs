@@ -226,6 +226,7 @@ pub fn plan_setup(r: &SetupRequest, fstab_diff: &str) -> Plan {
             options: opts.to_string(),
         }],
     ));
+    steps.push(super::hotcopy::subvolume_step(r));
     steps.extend(node_steps(r, r.fstab_line(), fstab_diff));
     let title = format!(
         "lnraid setup: {} onto a btrfs {p} of {} devices, mounted at {mp}",

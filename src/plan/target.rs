@@ -39,9 +39,14 @@ impl Contents {
         self.fstype.is_none() && self.pttype.is_none() && !self.ambivalent
     }
 
-    /// Carries the btrfs filesystem `uuid` (lnraid's own, for a plan that creates it).
-    pub fn is_btrfs(&self, uuid: &str) -> bool {
-        self.fstype.as_deref() == Some("btrfs") && self.uuid.as_deref() == Some(uuid)
+    /// Carries lnraid's own `uuid` (the plan's [`crate::plan::Plan::own_fs`]) in a signature
+    /// one of the backends writes: a btrfs member, an md member (blkid's dashed md UUID).
+    pub fn is_own(&self, uuid: &str) -> bool {
+        self.uuid.as_deref() == Some(uuid)
+            && self
+                .fstype
+                .as_deref()
+                .is_some_and(crate::backend::Backend::writes_any)
     }
 
     /// For people: `blank`, or `ext4 UUID=… LABEL=…`.

@@ -47,6 +47,7 @@ fn setup_steps_in_order_with_their_safety_fields() {
             "scan",
             "mountpoint",
             "mount",
+            "subvolume",
             "copy",
             "verify",
             "publish",
@@ -106,6 +107,7 @@ fn abort_undoes_exactly_what_was_touched_and_erases_last() {
             "copy",
             &[
                 "restore-dir",
+                "remove-partial",
                 "umount",
                 "release-mountpoint",
                 "forget",
@@ -118,6 +120,7 @@ fn abort_undoes_exactly_what_was_touched_and_erases_last() {
             "symlink",
             &[
                 "restore-dir",
+                "remove-partial",
                 "umount",
                 "release-mountpoint",
                 "forget",
@@ -131,6 +134,7 @@ fn abort_undoes_exactly_what_was_touched_and_erases_last() {
                 "remove-dropin",
                 "remove-fstab-line",
                 "restore-dir",
+                "remove-partial",
                 "umount",
                 "release-mountpoint",
                 "forget",

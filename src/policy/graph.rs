@@ -8,8 +8,8 @@ use crate::probe::mounts::mount_containing;
 use crate::probe::snapshot::Snapshot;
 use crate::types::DevPath;
 
-/// Devices that back `path`: the mount's device (by number or source), and for btrfs every
-/// member of that filesystem.
+/// Devices that back `path`: the mount's device (by number or source), and the members the
+/// backend knows mountinfo does not name (every member of a multi-device btrfs).
 pub(super) fn backing_devices(path: &Path, snap: &Snapshot) -> Vec<DevPath> {
     let Some(m) = mount_containing(&snap.mounts, path) else {
         return Vec::new();
@@ -20,26 +20,7 @@ pub(super) fn backing_devices(path: &Path, snap: &Snapshot) -> Vec<DevPath> {
         .filter(|d| Some(m.devnum) == d.devnum || Path::new(&m.source) == d.path.as_path())
         .map(|d| d.path.clone())
         .collect();
-    if m.fstype == "btrfs" {
-        let src = Path::new(&m.source)
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        for fs in snap
-            .btrfs_mounted
-            .iter()
-            .filter(|f| f.members.iter().any(|k| k == src))
-        {
-            for d in &snap.devices {
-                if d.path
-                    .kname()
-                    .is_some_and(|k| fs.members.iter().any(|mk| mk == k))
-                {
-                    out.push(d.path.clone());
-                }
-            }
-        }
-    }
+    out.extend(crate::backend::mounts::hidden_members(m, snap));
     out.sort();
     out.dedup();
     out

@@ -50,9 +50,27 @@ pub enum Protected {
 pub const DEFAULT_MIN_SIZE: Bytes = Bytes(Bytes::GIB);
 
 /// The environment variable that lowers (or raises) the minimum member size for every command
-/// and for the executor's re-checks alike (small test disks in the VM tier; `devices
-/// --min-size` reads it too). Unset or unparsable: [`DEFAULT_MIN_SIZE`].
+/// and for the executor's re-checks alike. A TEST/REHEARSAL knob (the VM tier's 256M disks,
+/// `lnraid drill`), never silently active: every command announces it on stderr while it is
+/// set ([`min_size_override`], called by `app::run`), and an unparsable value is an error
+/// there, not the default. Unset: [`DEFAULT_MIN_SIZE`].
 pub const MIN_SIZE_ENV: &str = "LNRAID_MIN_SIZE";
+
+/// The warning every command prints while [`MIN_SIZE_ENV`] is set (`Ok(None)`: unset), or why
+/// its value is not a size.
+pub fn min_size_override() -> Result<Option<String>, String> {
+    let Ok(v) = std::env::var(MIN_SIZE_ENV) else {
+        return Ok(None);
+    };
+    match Bytes::parse_human(&v) {
+        Some(b) => Ok(Some(format!(
+            "{MIN_SIZE_ENV}={v} is set: devices down to {b} are accepted as members (default {DEFAULT_MIN_SIZE}); a test/rehearsal setting — unset it on a real machine"
+        ))),
+        None => Err(format!(
+            "{MIN_SIZE_ENV}={v:?} is not a size (e.g. 256M, 2G); unset it to use the default {DEFAULT_MIN_SIZE}"
+        )),
+    }
+}
 
 fn min_size_from_env() -> Bytes {
     std::env::var(MIN_SIZE_ENV)
@@ -176,7 +194,7 @@ fn own_use(dev: &BlockDev, snap: &Snapshot, r: &mut Vec<Refusal>) {
     if snap.swaps.iter().any(|s| s.path == dev.path.as_path()) {
         r.push(Refusal::Swap);
     }
-    if let Some((uuid, mountpoint)) = mounted_btrfs_membership(dev, snap) {
+    if let Some((uuid, mountpoint)) = crate::backend::mounts::mounted_membership(dev, snap) {
         // Already reported as Mounted when mountinfo happens to name this very member.
         if !r.iter().any(|x| matches!(x, Refusal::Mounted { .. })) {
             r.push(Refusal::MountedBtrfsMember {
@@ -227,33 +245,6 @@ fn mounts_of<'a>(dev: &'a BlockDev, snap: &'a Snapshot) -> impl Iterator<Item = 
     snap.mounts
         .iter()
         .filter(move |m| Some(m.devnum) == dev.devnum || Path::new(&m.source) == dev.path.as_path())
-}
-
-/// If `dev` belongs to a mounted btrfs: its filesystem UUID and a mountpoint. Found by kernel
-/// name in `/sys/fs/btrfs/<uuid>/devices/` and by the UUID blkid read from the device, because
-/// mountinfo names only one member of a multi-device btrfs.
-fn mounted_btrfs_membership(dev: &BlockDev, snap: &Snapshot) -> Option<(String, Option<PathBuf>)> {
-    let kname = dev.path.kname()?;
-    let by_uuid = snap
-        .identity(&dev.path)
-        .filter(|id| id.fstype.as_deref() == Some("btrfs"))
-        .and_then(|id| id.fs_uuid());
-    let fs = snap
-        .btrfs_mounted
-        .iter()
-        .find(|f| f.members.iter().any(|m| m == kname) || Some(&f.uuid) == by_uuid.as_ref())?;
-    let mountpoint = snap
-        .mounts
-        .iter()
-        .filter(|m| m.fstype == "btrfs")
-        .find(|m| {
-            Path::new(&m.source)
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| fs.members.iter().any(|k| k == n))
-        })
-        .map(|m| m.mountpoint.clone());
-    Some((fs.uuid.to_string(), mountpoint))
 }
 
 /// `/`, `/boot` and `$LIGHTNINGDIR` must keep their disks: refuse any device that backs them
@@ -317,7 +308,7 @@ fn in_use(path: &DevPath, snap: &Snapshot) -> Option<String> {
     if snap.swaps.iter().any(|s| s.path == path.as_path()) {
         return Some("active swap".into());
     }
-    if let Some((uuid, mp)) = mounted_btrfs_membership(dev, snap) {
+    if let Some((uuid, mp)) = crate::backend::mounts::mounted_membership(dev, snap) {
         let at = mp
             .map(|p| format!(" at {}", p.display()))
             .unwrap_or_default();

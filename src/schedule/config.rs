@@ -41,6 +41,12 @@ pub struct ScheduleConfig {
     /// The 0600 file holding the alert command, when one is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert_command_file: Option<PathBuf>,
+    /// The node's snapshot job (hotcopy), `[snapshot]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<super::hotcopy::SnapshotConfig>,
+    /// The node's backup job (hotcopy), `[backup]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<super::hotcopy::BackupConfig>,
 }
 
 impl Default for ScheduleConfig {
@@ -55,6 +61,8 @@ impl Default for ScheduleConfig {
             monitor: false,
             textfile: None,
             alert_command_file: None,
+            snapshot: None,
+            backup: None,
         }
     }
 }
@@ -72,6 +80,10 @@ pub struct Requested {
     pub textfile: Option<Option<PathBuf>>,
     /// `Some(None)`: remove the alert command.
     pub alert_command: Option<Option<String>>,
+    /// `Some(None)`: remove the snapshot job (hotcopy).
+    pub snapshot: Option<Option<super::hotcopy::SnapshotConfig>>,
+    /// `Some(None)`: remove the backup job (hotcopy).
+    pub backup: Option<Option<super::hotcopy::BackupConfig>>,
 }
 
 /// What happens to the alert command's file.
@@ -93,6 +105,8 @@ pub enum ConfigError {
     Cron { what: &'static str, value: String },
     #[error("textfile is set but the monitor is off: use --monitor, or --no-textfile")]
     TextfileWithoutMonitor,
+    #[error("{0}")]
+    Interval(String),
 }
 
 pub fn parse_config(text: &str) -> Result<ScheduleConfig, ConfigError> {
@@ -101,6 +115,8 @@ pub fn parse_config(text: &str) -> Result<ScheduleConfig, ConfigError> {
     if c.version > CONFIG_VERSION {
         return Err(ConfigError::Version(c.version));
     }
+    super::hotcopy::HotJobs::from_config(c.snapshot.as_ref(), c.backup.as_ref())
+        .map_err(ConfigError::Interval)?;
     for (what, value) in [("balance_at", &c.balance_at), ("scrub_at", &c.scrub_at)] {
         if CronExpr::parse(value).is_err() {
             return Err(ConfigError::Cron {
@@ -165,6 +181,14 @@ pub fn merge(
     if c.textfile.is_some() && !c.monitor {
         return Err(ConfigError::TextfileWithoutMonitor);
     }
+    if let Some(s) = &req.snapshot {
+        c.snapshot = s.clone();
+    }
+    if let Some(b) = &req.backup {
+        c.backup = b.clone();
+    }
+    super::hotcopy::HotJobs::from_config(c.snapshot.as_ref(), c.backup.as_ref())
+        .map_err(ConfigError::Interval)?;
     let alert = match &req.alert_command {
         None => AlertChange::Keep,
         Some(Some(cmd)) => {

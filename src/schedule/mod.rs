@@ -16,6 +16,7 @@ pub mod calendar;
 mod changes;
 pub mod config;
 pub mod diff;
+pub mod hotcopy;
 pub mod render;
 
 use std::path::{Component, Path, PathBuf};
@@ -113,6 +114,9 @@ pub struct ScheduleSpec {
     #[serde(default)]
     pub guide_balance: bool,
     pub monitor: Option<MonitorJob>,
+    /// Snapshot and backup jobs of the node (hotcopy).
+    #[serde(default)]
+    pub hot: hotcopy::HotJobs,
 }
 
 /// One scheduled job.
@@ -124,6 +128,10 @@ pub enum JobKind {
         mountpoint: PathBuf,
     },
     Monitor,
+    /// `lnraid snapshot create --prune` of the node (spec.hot.snapshot).
+    Snapshot,
+    /// `lnraid backup --to DEST` of the node (spec.hot.backup).
+    Backup,
 }
 
 impl JobKind {
@@ -140,6 +148,12 @@ impl JobKind {
                 mountpoint.display()
             ),
             JobKind::Monitor => "check the arrays' health and alert on changes".into(),
+            JobKind::Snapshot => {
+                "snapshot the node's subvolume (SQLite locked for milliseconds), then prune".into()
+            }
+            JobKind::Backup => {
+                "back the node up to another filesystem from a fresh snapshot".into()
+            }
         }
     }
 }
@@ -181,6 +195,7 @@ impl ScheduleSpec {
             scrub_limit: None,
             guide_balance: false,
             monitor: None,
+            hot: hotcopy::HotJobs::default(),
         }
     }
 
@@ -199,6 +214,12 @@ impl ScheduleSpec {
         if self.monitor.is_some() {
             v.push(JobKind::Monitor);
         }
+        if self.hot.snapshot.is_some() {
+            v.push(JobKind::Snapshot);
+        }
+        if self.hot.backup.is_some() {
+            v.push(JobKind::Backup);
+        }
         v
     }
 
@@ -211,6 +232,18 @@ impl ScheduleSpec {
                 job: Job::Scrub, ..
             } => self.scrub_at.clone(),
             JobKind::Monitor => CronExpr::parse(MONITOR_AT).expect("valid monitor time"),
+            JobKind::Snapshot => self
+                .hot
+                .snapshot
+                .as_ref()
+                .map_or(hotcopy::Every(86_400), |s| s.every)
+                .cron(0, 0),
+            JobKind::Backup => self
+                .hot
+                .backup
+                .as_ref()
+                .map_or(hotcopy::Every(86_400), |b| b.every)
+                .cron(30, 3),
         }
     }
 
@@ -242,6 +275,22 @@ impl ScheduleSpec {
         }
         if let Some(t) = self.monitor.as_ref().and_then(|m| m.textfile.as_ref()) {
             check_path("the textfile", t)?;
+        }
+        if let Some(s) = &self.hot.snapshot {
+            check_path("the node directory", &s.lightning_dir)?;
+        }
+        if let Some(b) = &self.hot.backup {
+            check_path("the node directory", &b.lightning_dir)?;
+            check_path("the backup DEST", &b.to)?;
+            if let Some(f) = &b.recipients_file {
+                check_path("the recipients file", f)?;
+            }
+            if b.encrypt_to
+                .iter()
+                .any(|r| r.chars().any(|c| c.is_control() || c.is_whitespace()))
+            {
+                return Err(ScheduleError::BadAlertCommand);
+            }
         }
         Ok(())
     }

@@ -69,6 +69,14 @@ pub fn job_argv(spec: &ScheduleSpec, job: &JobKind) -> Vec<String> {
                 v.extend(["--textfile".into(), t.to_string_lossy().into_owned()]);
             }
         }
+        // hotcopy's jobs: they record their outcome (--record-job); monitor alerts on it.
+        JobKind::Snapshot => v.extend(
+            spec.hot
+                .snapshot
+                .iter()
+                .flat_map(super::hotcopy::snapshot_argv),
+        ),
+        JobKind::Backup => v.extend(spec.hot.backup.iter().flat_map(super::hotcopy::backup_argv)),
     }
     v
 }
@@ -165,6 +173,8 @@ pub fn unit_base(job: &JobKind) -> String {
             format!("lnraid-{}-{}", job.name(), escape_path(mountpoint))
         }
         JobKind::Monitor => "lnraid-monitor".into(),
+        JobKind::Snapshot => "lnraid-snapshot".into(),
+        JobKind::Backup => "lnraid-backup".into(),
     }
 }
 
@@ -192,7 +202,9 @@ pub fn render_timer(spec: &ScheduleSpec, job: &JobKind) -> String {
     let at = spec.time_of(job);
     let (delay, accuracy) = match job {
         JobKind::Monitor => (MONITOR_DELAY, "10s"),
-        JobKind::Maintain { .. } => (MAINTENANCE_DELAY, "1min"),
+        JobKind::Maintain { .. } | JobKind::Backup => (MAINTENANCE_DELAY, "1min"),
+        // A snapshot is cheap and its time is its point: start on time.
+        JobKind::Snapshot => (MONITOR_DELAY, "10s"),
     };
     let calendars: String = at
         .on_calendar()

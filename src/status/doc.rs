@@ -75,6 +75,9 @@ pub struct ArrayDoc {
     pub probe_errors: Vec<String>,
     pub btrfs: Option<BtrfsDoc>,
     pub md: Option<MdDoc>,
+    /// The node's newest snapshot and backup, their ages and jobs (`null`: no node known).
+    #[serde(default)]
+    pub hot_copies: Option<super::hotcopy::HotCopiesDoc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -316,6 +319,20 @@ pub struct MdDoc {
     pub mismatch_sectors: Option<u64>,
     /// Superblock event count.
     pub events: Option<u64>,
+    /// `mismatch_cnt` when lnraid's last `maintain check` finished (its record survives the
+    /// reboot that resets sysfs).
+    pub last_check_mismatch_sectors: Option<u64>,
+    /// The distribution's own md check schedule, when enabled (lnraid schedules none then).
+    pub check_scheduled_by: Option<String>,
+    /// Members whose md superblock names another array.
+    pub foreign_members: Vec<ForeignMemberDoc>,
+}
+
+/// A member whose superblock (`mdadm --examine`) names another array.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignMemberDoc {
+    pub path: String,
+    pub array_uuid: String,
 }
 
 impl StatusDoc {

@@ -114,6 +114,10 @@ pub fn to_doc(a: &ArrayStatus) -> ArrayDoc {
         probe_errors: f.errors.clone(),
         btrfs: btrfs(f),
         md: None,
+        hot_copies: f
+            .hot
+            .as_ref()
+            .map(|h| super::hotcopy::to_doc(h, crate::records::now_unix())),
     }
 }
 

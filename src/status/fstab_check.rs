@@ -8,6 +8,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use crate::backend::Backend;
 use crate::config::fstab::parse_fstab;
 use crate::types::FsUuid;
 
@@ -36,8 +37,19 @@ pub fn normalize_mountpoint(p: &Path) -> PathBuf {
     out
 }
 
-/// Checks `text` (an fstab) for the array `uuid` expected at `mountpoint`.
+/// Checks `text` (an fstab) for the btrfs array `uuid` expected at `mountpoint`.
 pub fn check_fstab(text: &str, uuid: &FsUuid, mountpoint: &Path) -> FstabCheck {
+    check_fstab_for(text, uuid, mountpoint, Backend::Btrfs)
+}
+
+/// Checks `text` for the array `uuid` of `backend` expected at `mountpoint`: its line must
+/// carry a filesystem type of that backend (btrfs; ext4/xfs on md).
+pub fn check_fstab_for(
+    text: &str,
+    uuid: &FsUuid,
+    mountpoint: &Path,
+    backend: Backend,
+) -> FstabCheck {
     let tab = match parse_fstab(text) {
         Ok(t) => t,
         Err(e) => {
@@ -107,8 +119,12 @@ pub fn check_fstab(text: &str, uuid: &FsUuid, mountpoint: &Path) -> FstabCheck {
                     want.display()
                 );
                 result(FstabState::Wrong, Some(d), opts)
-            } else if e.vfstype != "btrfs" {
-                let d = format!("the line says type `{}`, not btrfs", e.vfstype);
+            } else if Backend::for_fstype(&e.vfstype) != Some(backend) {
+                let d = format!(
+                    "the line says type `{}`, not {}",
+                    e.vfstype,
+                    backend.fstype()
+                );
                 result(FstabState::Wrong, Some(d), opts)
             } else if e.options.split(',').any(|o| o == "degraded") {
                 let d = "the line has `degraded`: a boot with a missing member still fails, and it invites split brain".to_string();

@@ -1,26 +1,25 @@
-//! Probing the facts of each array. Read-only: btrfs status commands (run in parallel, each
-//! through the runner), mountinfo, sysfs, fstab, lnraid's records. A probe that fails becomes
-//! an entry in `errors` (verdict unknown), never a guess.
+//! The facts of each array that do not depend on its backend: which arrays lnraid manages
+//! (its fstab lines), lnraid's records and journals, the fstab check, where the node's
+//! directory points. Each backend probes its own part first (btrfs: `backend::btrfs::gather`;
+//! md: `backend::md::status`). Read-only. A probe that fails becomes an entry in `errors`
+//! (verdict unknown), never a guess.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::fstab_check::{check_fstab, normalize_mountpoint};
+use super::fstab_check::{check_fstab_for, normalize_mountpoint};
+use crate::backend::Backend;
 use crate::config::fstab_edit::managed_arrays;
 use crate::exec::{Cmd, Runner};
-use crate::probe::btrfs::balance::probe_balance_status;
-use crate::probe::btrfs::df::probe_df;
-use crate::probe::btrfs::replace::probe_replace_status;
-use crate::probe::btrfs::scrub::{probe_scrub_status, ScrubState};
-use crate::probe::btrfs::show::probe_show;
-use crate::probe::btrfs::stats::probe_stats;
-use crate::probe::btrfs::usage::probe_usage;
 use crate::probe::btrfs::Profile;
-use crate::probe::mounts::{read_mounts, Mount, PID1_MOUNTINFO};
 use crate::records::{read_record, Job, Outcome};
 use crate::types::FsUuid;
 
 use super::ArrayFacts;
+
+/// btrfs's gatherer, for the btrfs-only callers that predate the seam (maintain's and
+/// replace's btrfs paths). New code asks `backend::array_status`.
+pub use crate::backend::btrfs::gather::gather;
 
 /// What to look at, and where lnraid's files are.
 #[derive(Debug, Clone)]
@@ -88,82 +87,17 @@ pub fn merge_options(per_mount: &str, super_opts: &str) -> String {
     seen.join(",")
 }
 
-/// The btrfs mount holding `t`: at its mountpoint, or (by UUID) wherever sysfs says it is.
-fn find_mount(t: &Target, mounts: &[Mount], sys_root: &Path) -> Option<Mount> {
-    let at = mounts
-        .iter()
-        .rev()
-        .find(|m| m.mountpoint == t.mountpoint && m.fstype == "btrfs");
-    if at.is_some() {
-        return at.cloned();
-    }
-    let uuid = t.uuid.as_ref()?;
-    let members: Vec<String> = fs::read_dir(
-        sys_root
-            .join("fs/btrfs")
-            .join(uuid.as_str())
-            .join("devices"),
-    )
-    .ok()?
-    .flatten()
-    .map(|e| e.file_name().to_string_lossy().into_owned())
-    .collect();
-    mounts
-        .iter()
-        .filter(|m| m.fstype == "btrfs")
-        .find(|m| {
-            Path::new(&m.source)
-                .file_name()
-                .is_some_and(|n| members.iter().any(|k| k.as_str() == n))
-        })
-        .cloned()
-}
-
-pub fn gather(runner: &dyn Runner, ctx: &GatherCtx, t: &Target) -> ArrayFacts {
-    let mut f = ArrayFacts {
-        uuid: t.uuid.clone(),
-        mountpoint: t.mountpoint.clone(),
-        ..ArrayFacts::default()
-    };
-    let mounts = match read_mounts(Path::new(PID1_MOUNTINFO)) {
-        Ok(m) => m,
-        Err(e) => {
-            f.errors.push(format!("{e:#}"));
-            return f;
-        }
-    };
-    let mount = find_mount(t, &mounts, &ctx.sys_root);
-    f.mounted_at = mount.as_ref().map(|m| m.mountpoint.clone());
-    f.mount_options = mount
-        .as_ref()
-        .map(|m| merge_options(&m.options, &m.super_options));
-    f.per_mount_options = mount.as_ref().map(|m| m.options.clone());
-    f.super_options = mount.as_ref().map(|m| m.super_options.clone());
-    f.fstab_path = ctx.fstab.clone();
-    match &mount {
-        Some(m) => probe_mounted(runner, &m.mountpoint, &mut f),
-        None => {
-            if let Some(uuid) = &t.uuid {
-                match probe_show(runner, Path::new(uuid.as_str())) {
-                    Ok(mut v) if !v.is_empty() => f.show = Some(v.remove(0)),
-                    Ok(_) => f.errors.push(format!(
-                        "btrfs does not know filesystem {uuid}: are its devices attached?"
-                    )),
-                    Err(e) => f.errors.push(e.to_string()),
-                }
-            }
-            f.mountpoint_immutable = immutable(runner, &t.mountpoint);
-        }
-    }
-    if f.uuid.is_none() {
-        f.uuid = f.show.as_ref().map(|s| s.uuid.clone());
-    }
-    let Some(uuid) = f.uuid.clone() else { return f };
-    records(ctx, &uuid, &mut f);
-    unfinished(ctx, &uuid, &mut f);
-    setup_record(ctx, &uuid, &mut f);
+/// The backend-neutral facts of one array, after its backend probed it: lnraid's records
+/// (scrub/balance), unfinished runs, the setup record, the fstab line (of `backend`'s type),
+/// and where the node's directory points. The btrfs gatherer
+/// ([`crate::backend::btrfs::gather`]) calls it last.
+pub fn complete(ctx: &GatherCtx, t: &Target, backend: Backend, f: &mut ArrayFacts) {
+    let Some(uuid) = f.uuid.clone() else { return };
+    records(ctx, &uuid, f);
+    unfinished(ctx, &uuid, f);
+    setup_record(ctx, &uuid, f);
     let check = match fs::read_to_string(&ctx.fstab) {
-        Ok(text) => check_fstab(&text, &uuid, &t.mountpoint),
+        Ok(text) => check_fstab_for(&text, &uuid, &t.mountpoint, backend),
         Err(e) => super::fstab_check::FstabCheck {
             state: super::doc::FstabState::Unreadable,
             lines: vec![],
@@ -184,72 +118,8 @@ pub fn gather(runner: &dyn Runner, ctx: &GatherCtx, t: &Target) -> ArrayFacts {
         f.lightning_dir_dangling = fs::symlink_metadata(&d).is_ok() && fs::metadata(&d).is_err();
         f.lightning_dir = Some(d);
     }
-    f
-}
-
-/// The seven status commands, in parallel: each is a separate process, and together they are
-/// most of status's cost.
-fn probe_mounted(runner: &dyn Runner, mp: &Path, f: &mut ArrayFacts) {
-    std::thread::scope(|s| {
-        let show = s.spawn(|| probe_show(runner, mp));
-        let stats = s.spawn(|| probe_stats(runner, mp));
-        let df = s.spawn(|| probe_df(runner, mp));
-        let scrub = s.spawn(|| probe_scrub_status(runner, mp));
-        let balance = s.spawn(|| probe_balance_status(runner, mp));
-        let usage = s.spawn(|| probe_usage(runner, mp));
-        let replace = probe_replace_status(runner, mp);
-        let mut err = |e: String| f.errors.push(e);
-        match show.join() {
-            Ok(Ok(mut v)) if !v.is_empty() => f.show = Some(v.remove(0)),
-            Ok(Ok(_)) => err(format!(
-                "`btrfs filesystem show {}` listed nothing",
-                crate::exec::quote_path(mp)
-            )),
-            Ok(Err(e)) => err(e.to_string()),
-            Err(_) => err("show probe panicked".into()),
-        }
-        match stats.join() {
-            Ok(Ok(v)) => f.stats = Some(v),
-            Ok(Err(e)) => err(e.to_string()),
-            Err(_) => err("stats probe panicked".into()),
-        }
-        match df.join() {
-            Ok(Ok(v)) => f.df = Some(v.groups),
-            Ok(Err(e)) => err(e.to_string()),
-            Err(_) => err("df probe panicked".into()),
-        }
-        match scrub.join() {
-            Ok(Ok(v)) => f.scrub = Some(v),
-            Ok(Err(e)) => err(e.to_string()),
-            Err(_) => err("scrub probe panicked".into()),
-        }
-        match balance.join() {
-            Ok(Ok(v)) => f.balance = Some(v),
-            Ok(Err(e)) => err(e.to_string()),
-            Err(_) => err("balance probe panicked".into()),
-        }
-        match usage.join() {
-            Ok(Ok(v)) => f.usage = Some(v),
-            Ok(Err(e)) => err(e.to_string()),
-            Err(_) => err("usage probe panicked".into()),
-        }
-        match replace {
-            Ok(v) => f.replace = Some(v),
-            Err(e) => err(e.to_string()),
-        }
-    });
-    if let Some(s) = &f.scrub {
-        if matches!(
-            s.state,
-            ScrubState::Finished | ScrubState::Aborted | ScrubState::Interrupted
-        ) {
-            let started = s
-                .started
-                .as_deref()
-                .and_then(crate::time::parse_btrfs_local_time);
-            f.scrub_finished_at = started.map(|t| t + s.duration_secs.unwrap_or(0));
-        }
-    }
+    // hotcopy: snapshot/backup ages and job outcomes.
+    f.hot = super::hotcopy::gather(&ctx.state_dir, f.lightning_dir.as_deref());
 }
 
 fn records(ctx: &GatherCtx, uuid: &FsUuid, f: &mut ArrayFacts) {
@@ -325,7 +195,7 @@ pub fn resolves_into(dir: &Path, mountpoint: &Path) -> bool {
 }
 
 /// `lsattr -d` of the bare (unmounted) mountpoint.
-fn immutable(runner: &dyn Runner, mp: &Path) -> Option<bool> {
+pub fn immutable(runner: &dyn Runner, mp: &Path) -> Option<bool> {
     let out = runner
         .run_ok(&Cmd::read_only("lsattr", ["-d"]).arg(mp.to_string_lossy()))
         .ok()?;

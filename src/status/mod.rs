@@ -10,6 +10,7 @@ pub mod doc;
 pub mod export;
 pub mod fstab_check;
 pub mod gather;
+pub mod hotcopy;
 pub mod render;
 mod rules;
 mod space;
@@ -137,6 +138,8 @@ pub struct ArrayFacts {
     /// Whether the bare mountpoint is immutable; `None` when it cannot be seen (mounted over).
     pub mountpoint_immutable: Option<bool>,
     pub errors: Vec<String>,
+    /// The node's snapshots, backups and their jobs (hotcopy).
+    pub hot: Option<hotcopy::HotFacts>,
 }
 
 impl ArrayFacts {
@@ -282,6 +285,7 @@ pub fn evaluate(f: &ArrayFacts, now: u64) -> ArrayStatus {
     rules::scrub(f, now, &mut out);
     rules::operations(f, &mut out);
     rules::config(f, &mut out);
+    hotcopy::rules(f, now, &mut out);
     let verdict = out
         .iter()
         .map(|x| x.severity)

@@ -117,6 +117,10 @@ fn array(o: &mut String, a: &ArrayDoc) {
             c.uncorrectable_errors.unwrap_or(0)
         );
     }
+    // hotcopy: the newest snapshot's and backup's age.
+    for line in a.hot_copies.iter().flat_map(super::hotcopy::render_lines) {
+        let _ = writeln!(o, "  {line}");
+    }
     for op in &a.operations {
         let kind = match op.kind {
             OperationKind::Replace => "replace",

@@ -15,7 +15,7 @@ use super::fresh::{self, read_proof, SourceLock};
 use super::{Journal, Walker};
 use crate::config::atomic::{remove_file_synced, write_atomic};
 use crate::config::fstab_edit::{apply_fstab_edit, plan_fstab_edit, plan_fstab_removal};
-use crate::copy::{copy_tree, verify, CopyOptions};
+use crate::copy::{copy_tree, copy_tree_into, verify, CopyOptions};
 use crate::exec::{Cmd, Runner};
 use crate::plan::{mount_cmd, umount_cmd, wipe_cmd, Action, Contents, Plan, Step};
 use crate::probe::blkid::probe_identity;
@@ -29,7 +29,6 @@ pub fn apply<R: Serialize + DeserializeOwned>(
     plan: &Plan,
     action: &Action,
 ) -> Result<()> {
-    let _ = plan;
     match action {
         Action::Run { cmd } => {
             w.runner.run_ok(cmd)?;
@@ -38,7 +37,7 @@ pub fn apply<R: Serialize + DeserializeOwned>(
             let _ = w.runner.output(cmd);
         }
         Action::MakeDir { path, mode } => make_dir(path, *mode)?,
-        Action::Copy { src, dst, owner } => copy(w, j, src, dst, *owner)?,
+        Action::Copy { src, dst, owner } => copy(w, j, plan, src, dst, *owner)?,
         Action::Verify { dst, database } => verify_copy(j, dst, database.as_deref())?,
         Action::Rename { from, to } => {
             if fs::symlink_metadata(from).is_err() && fs::symlink_metadata(to).is_ok() {
@@ -104,7 +103,7 @@ pub fn apply<R: Serialize + DeserializeOwned>(
             strict,
         } => {
             let now = Contents::of(&probe_identity(w.runner, device)?);
-            if now.is_btrfs(fs_uuid) {
+            if now.is_own(fs_uuid) {
                 w.runner.run_ok(&wipe_cmd(device))?;
                 say(&format!(
                     "erased lnraid's own filesystem {fs_uuid} from {device} (it held only a copy)"
@@ -140,6 +139,9 @@ pub fn apply<R: Serialize + DeserializeOwned>(
             md_uuid,
         } => crate::backend::md::conf::apply_append(path, lines, md_uuid)?,
         Action::AwaitSync { array } => crate::backend::md::wait::await_sync(array)?,
+        Action::Md(a) => super::apply_md::apply(w, a)?,
+        // hotcopy: setup's partial subvolume (src/walk/apply_hotcopy.rs).
+        Action::Hotcopy(h) => super::apply_hotcopy::apply(w, j, plan, h)?,
         // exec (maintain, schedule): src/walk/apply_ops.rs.
         Action::BtrfsScrub { .. }
         | Action::BtrfsBalance { .. }
@@ -178,11 +180,14 @@ fn say(s: &str) {
 fn copy<R: Serialize + DeserializeOwned>(
     w: &Walker,
     j: &mut Journal<R>,
+    plan: &Plan,
     src: &Path,
     dst: &Path,
     owner: Option<(u32, u32)>,
 ) -> Result<()> {
-    if fs::symlink_metadata(dst).is_ok() {
+    // setup's subvolume step made `dst` a subvolume: copy into it (hotcopy's hook).
+    let into = super::apply_hotcopy::ready_partial_subvolume(w, plan, dst)?;
+    if !into && fs::symlink_metadata(dst).is_ok() {
         remove_partial(w, dst)?;
     }
     let db = src.join(fresh::DATABASE);
@@ -193,7 +198,12 @@ fn copy<R: Serialize + DeserializeOwned>(
     let before = read_proof(src)?;
     let total = crate::app::setup::preflight::dir_size(src)?;
     let mut bar = Progress::new("copying", total);
-    let manifest = copy_tree(src, dst, &CopyOptions { owner }, &mut |n| bar.set(n))?;
+    let opts = CopyOptions { owner };
+    let manifest = if into {
+        copy_tree_into(src, dst, &opts, &mut |n| bar.set(n))?
+    } else {
+        copy_tree(src, dst, &opts, &mut |n| bar.set(n))?
+    };
     bar.finish();
     for s in &manifest.skipped {
         say(&format!(
@@ -296,7 +306,7 @@ fn mount(
     let mut seen = Vec::new();
     for m in members {
         match probe_identity(w.runner, m) {
-            Ok(id) if Contents::of(&id).is_btrfs(uuid) => {
+            Ok(id) if Contents::of(&id).is_own(uuid) => {
                 w.runner.run_ok(&mount_cmd(m, mp, opts))?;
                 return Ok(());
             }

@@ -41,6 +41,14 @@ pub trait Machine {
     fn sys_block(&self) -> PathBuf {
         PathBuf::from("/sys/block")
     }
+    /// The UUID of the btrfs holding `path` (`BTRFS_IOC_FS_INFO`); `None` when it is not on
+    /// btrfs. hotcopy's re-proof before it deletes a partial subvolume.
+    fn btrfs_uuid(&self, path: &Path) -> Result<Option<String>> {
+        if !crate::hotcopy::dest::is_btrfs(path)? {
+            return Ok(None);
+        }
+        crate::hotcopy::ioctl::fs_uuid(path).map(Some)
+    }
 }
 
 /// The machine itself.

@@ -19,6 +19,8 @@
 //! done), plus read-only probes.
 
 mod apply;
+mod apply_hotcopy;
+mod apply_md;
 mod apply_md_recover;
 mod apply_ops;
 mod apply_recover;

@@ -88,7 +88,7 @@ pub fn reprove(w: &Walker, plan: &Plan, devices: &[DevPath], allow: Allow) -> Re
         let own = plan.own_fs.as_deref();
         let ok = now.as_ref().is_some_and(|n| {
             n.is_blank()
-                || own.is_some_and(|u| n.is_btrfs(u))
+                || own.is_some_and(|u| n.is_own(u))
                 || (allow == Allow::Confirmed && *n == t.contents)
         });
         if !ok {

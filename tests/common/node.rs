@@ -1,10 +1,11 @@
-//! A btrfs RAID-1 on two loop devices with the node's home as a subvolume, for the hot-copy
-//! tests. Field order is drop order: unmounted before the devices are detached.
+//! A btrfs RAID-1 on two loop devices with the node's home as a subvolume, a DEST filesystem
+//! on its own loop device, and the backup helpers the hot-copy tests share. Field order is drop order: unmounted before the devices are detached.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
-use super::common::{mountpoint_dir, sh, tempdir, LoopDev, Mounted};
+use super::common::{lnraid, mountpoint_dir, sh, tempdir, LoopDev, Mounted};
+use lnraid::exec::ExitStatus;
 use lnraid::testkit::{generate_node_dir, NodeSpec};
 
 pub struct BtrfsNode {
@@ -83,4 +84,78 @@ pub fn counter_of_copy(dir: &Path, scratch: &Path) -> i64 {
         |r| r.get(0),
     )
     .unwrap()
+}
+
+/// A DEST filesystem on its own loop device (unmounted before it is detached).
+pub struct Dest {
+    pub mnt: Mounted,
+    _dev: LoopDev,
+}
+
+/// `mkfs`: the command and its options (the device is appended), e.g. `["mkfs.ext4", "-q", "-F"]`.
+pub fn dest(n: &BtrfsNode, name: &str, mkfs: &[&str]) -> Dest {
+    let dev = LoopDev::new(n.tmp.path(), name, "1G", false);
+    let mut args = mkfs[1..].to_vec();
+    args.push(&dev.path);
+    sh(mkfs[0], &args);
+    let mnt = Mounted::new(&dev.path, &mountpoint_dir(name), &[]);
+    Dest { mnt, _dev: dev }
+}
+
+/// `lnraid backup --lightning-dir HOME --to DEST EXTRA...`, which must succeed; the newest
+/// backup at DEST.
+pub fn backup_with(home: &Path, dest: &Path, extra: &[&str]) -> lnraid::hotcopy::dest::Found {
+    let mut args = vec![
+        "backup",
+        "--lightning-dir",
+        home.to_str().unwrap(),
+        "--to",
+        dest.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let out = lnraid(&args);
+    assert_eq!(
+        out.status,
+        ExitStatus::Code(0),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    lnraid::hotcopy::dest::list(dest).unwrap().pop().unwrap()
+}
+
+pub fn same_bytes(a: &Path, b: &Path) {
+    let read = |p: &Path| std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    assert!(
+        read(a) == read(b),
+        "{} differs from {}",
+        a.display(),
+        b.display()
+    );
+}
+
+/// Every table's row count, by name: the committed state of a database (opened on a scratch
+/// copy so the original's bytes stay as they are).
+pub fn db_state(db: &Path, scratch: &Path) -> Vec<(String, i64)> {
+    std::fs::create_dir_all(scratch).unwrap();
+    let copy = scratch.join("db.sqlite3");
+    std::fs::copy(db, &copy).unwrap();
+    let c = rusqlite::Connection::open(&copy).unwrap();
+    let mut s = c
+        .prepare("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
+        .unwrap();
+    let names: Vec<String> = s
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    names
+        .into_iter()
+        .map(|n| {
+            let k: i64 = c
+                .query_row(&format!("SELECT count(*) FROM \"{n}\""), [], |r| r.get(0))
+                .unwrap();
+            (n, k)
+        })
+        .collect()
 }

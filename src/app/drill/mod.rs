@@ -67,11 +67,7 @@ fn unavailable(backend: DrillBackend) -> Vec<String> {
         why.push("no /dev/loop-control: this kernel has no loop devices (modprobe loop)".into());
     }
     let fs = std::fs::read_to_string("/proc/filesystems").unwrap_or_default();
-    if !fs
-        .lines()
-        .any(|l| l.split_whitespace().last() == Some("btrfs"))
-        && backend == DrillBackend::Btrfs
-    {
+    if !crate::backend::btrfs::mounts::kernel_has_btrfs(&fs) && backend == DrillBackend::Btrfs {
         why.push("this kernel has no btrfs (not in /proc/filesystems; modprobe btrfs)".into());
     }
     if backend == DrillBackend::Mdadm {

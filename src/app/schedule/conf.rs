@@ -176,5 +176,8 @@ pub fn spec(
         monitor: c.monitor.then(|| MonitorJob {
             textfile: c.textfile.clone(),
         }),
+        // hotcopy: the snapshot and backup jobs.
+        hot: crate::schedule::hotcopy::HotJobs::from_config(c.snapshot.as_ref(), c.backup.as_ref())
+            .map_err(|e| Refused(vec![e]))?,
     })
 }

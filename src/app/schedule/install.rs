@@ -34,6 +34,16 @@ pub fn install(args: &ScheduleInstallArgs, runner: &dyn Runner) -> Result<i32> {
         )])
         .into());
     }
+    // Hook of the mdadm helper (src/backend/md/schedule.rs): md arrays whose checks the
+    // distribution already schedules get no lnraid job; the operator is told why.
+    let (arrays, md_notes) = crate::backend::md::schedule::leave_to_distro(
+        runner,
+        arrays,
+        &std::fs::read_to_string(&t.host.fstab).unwrap_or_default(),
+        std::path::Path::new("/"),
+        crate::host::systemd_running(),
+    );
+    md_notes.iter().for_each(|n| say(n));
     let conf = conf::plan(&t.config.path, &requested(args))?;
     let scheduler = t
         .scheduler
@@ -120,6 +130,8 @@ fn requested(args: &ScheduleInstallArgs) -> Requested {
             (None, false) => None,
         },
         alert_command: value(&args.alert_command, args.no_alert_command),
+        snapshot: crate::app::schedule_hot::snapshot(&args.hot),
+        backup: crate::app::schedule_hot::backup(&args.hot),
     }
 }
 

@@ -27,9 +27,12 @@ pub fn abort(
     }
     if plan.steps.iter().any(Step::is_destructive) {
         let devs: Vec<String> = j.request.devices.iter().map(|d| d.to_string()).collect();
+        let what = match &j.request.md {
+            Some(m) => format!("md superblocks of the new array {}", m.md_uuid),
+            None => format!("new filesystem {}", j.request.fs_uuid),
+        };
         let summary = format!(
-            "\nThe new filesystem {} on {} will be erased (each device re-proven first).\n",
-            j.request.fs_uuid,
+            "\nThe {what} on {} will be erased (each device re-proven first).\n",
             devs.join(", ")
         );
         if !crate::ui::confirm::confirm_destruction(&summary, yes)? {

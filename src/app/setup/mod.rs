@@ -20,7 +20,7 @@ use crate::probe::blkid::Identity;
 use crate::probe::lsblk::BlockDev;
 use crate::ui::confirm::{confirm_erase, describe_targets};
 use crate::ui::sanitize_multiline;
-use crate::walk::{resume_plan, walk, Journal, JournalState, Machine, RealMachine, Walker};
+use crate::walk::{walk, Journal, JournalState, Machine, RealMachine, Walker};
 use preflight::{preflight, Preflight};
 
 pub type SetupJournal = Journal<SetupRequest>;
@@ -134,7 +134,7 @@ fn resume(
     runner: &dyn Runner,
     machine: &dyn Machine,
 ) -> Result<i32> {
-    let plan = resume_plan(j);
+    let plan = crate::backend::setup_resume_plan(j);
     print!("{}", sanitize_multiline(&render_plan(&plan)));
     if args.dry_run {
         println!("\n(dry run: nothing was changed)");

@@ -256,7 +256,8 @@ fn check_dir(given: &Path, fstab: &Path, problems: &mut Vec<String>) -> Result<D
         let target = fs::canonicalize(given).unwrap_or_default();
         let mounts =
             crate::probe::mounts::read_mounts(Path::new(crate::probe::mounts::PID1_MOUNTINFO))?;
-        let on_array = mount_containing(&mounts, &target).filter(|m| m.fstype == "btrfs");
+        let on_array =
+            mount_containing(&mounts, &target).filter(|m| crate::backend::mounts::is_array_type(m));
         let fstab_text = fs::read_to_string(fstab).unwrap_or_default();
         if let Some(m) = on_array {
             let mp = m.mountpoint.to_string_lossy();

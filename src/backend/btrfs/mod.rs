@@ -4,6 +4,10 @@
 //! btrfs: its fstab type and the neutral health built from the facts status gathers.
 //! May not: run mutating commands.
 
+pub mod abort;
+pub mod gather;
+pub mod members;
+pub mod mounts;
 pub mod recover;
 
 use crate::backend::health::{BackendFacts, Health, MemberHealth, MemberState, Redundancy};

@@ -56,21 +56,140 @@ pub fn should_skip(s: &MdSysfs, age_secs: Option<u64>, force: bool) -> Option<Sk
     }
 }
 
-/// The distribution's own md check schedule under `root` (`/` on a real machine), in words.
-pub fn distro_schedule(root: &Path) -> Option<String> {
-    for unit in [
-        "lib/systemd/system/mdcheck_start.timer",
-        "usr/lib/systemd/system/mdcheck_start.timer",
-    ] {
-        if root.join(unit).is_file() {
-            return Some(format!("/{unit} (Debian's mdcheck timer)"));
+/// Debian's md check timers (mdadm ≥ 4.1; `mdcheck_continue` resumes a check cut off by
+/// `MDADM_CHECK_DURATION`).
+pub const TIMERS: [&str; 2] = ["mdcheck_start.timer", "mdcheck_continue.timer"];
+/// Debian's cron file that runs checkarray (the older way, still shipped by 4.2-5).
+pub const CRON_D: &str = "etc/cron.d/mdadm";
+/// Debian's settings file checkarray `--cron` sources (`AUTOCHECK`).
+pub const DEFAULT_FILE: &str = "etc/default/mdadm";
+
+/// How the distribution already schedules md checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DistroCheck {
+    /// These of [`TIMERS`] are enabled.
+    Timers(Vec<String>),
+    /// `/etc/cron.d/mdadm` runs checkarray, and checkarray will act: `AUTOCHECK` is true in
+    /// `/etc/default/mdadm`, or the line runs it without `--cron` (which ignores AUTOCHECK).
+    Cron { line: String },
+}
+
+impl DistroCheck {
+    pub fn describe(&self) -> String {
+        match self {
+            DistroCheck::Timers(t) => {
+                format!("Debian's systemd timers {} are enabled", t.join(", "))
+            }
+            DistroCheck::Cron { .. } => {
+                "/etc/cron.d/mdadm runs checkarray (AUTOCHECK=true in /etc/default/mdadm)".into()
+            }
         }
     }
-    let cron = root.join("etc/cron.d/mdadm");
-    let text = std::fs::read_to_string(&cron).ok()?;
+}
+
+/// The active cron line of `/etc/cron.d/mdadm` (its text) that runs checkarray. Pure.
+pub fn parse_cron_d(text: &str) -> Option<&str> {
     text.lines()
-        .any(|l| !l.trim_start().starts_with('#') && l.contains("checkarray"))
-        .then(|| "/etc/cron.d/mdadm (checkarray)".to_string())
+        .map(str::trim)
+        .find(|l| !l.starts_with('#') && l.contains("checkarray"))
+}
+
+/// `AUTOCHECK` as checkarray reads it from `/etc/default/mdadm` (a shell file it sources):
+/// the last assignment wins, quotes stripped, `yes|y|1|true|t` (either case of the first
+/// letter) is true; unset is false (checkarray's `${AUTOCHECK:-false}`). Pure.
+pub fn parse_autocheck(default_mdadm: Option<&str>) -> bool {
+    let value = default_mdadm
+        .into_iter()
+        .flat_map(str::lines)
+        .filter_map(|l| l.trim().strip_prefix("AUTOCHECK="))
+        .next_back()
+        .map(|v| {
+            v.split('#')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_matches(['"', '\''])
+        });
+    matches!(
+        value,
+        Some("yes" | "Yes" | "y" | "Y" | "1" | "true" | "True" | "t" | "T")
+    )
+}
+
+/// `systemctl is-enabled UNIT…` prints one state per unit, in order: the enabled ones.
+/// Pure.
+pub fn parse_is_enabled(stdout: &str, units: &[&str]) -> Vec<String> {
+    stdout
+        .lines()
+        .zip(units)
+        .filter(|(state, _)| matches!(state.trim(), "enabled" | "enabled-runtime"))
+        .map(|(_, u)| u.to_string())
+        .collect()
+}
+
+/// The verdict from what was read: enabled timers first (the modern way), else an active
+/// cron line that will act. Pure.
+pub fn judge(
+    enabled_timers: Vec<String>,
+    cron_d: Option<&str>,
+    default_mdadm: Option<&str>,
+) -> Option<DistroCheck> {
+    if !enabled_timers.is_empty() {
+        return Some(DistroCheck::Timers(enabled_timers));
+    }
+    let line = cron_d.and_then(parse_cron_d)?;
+    // `checkarray --cron` exits at once unless AUTOCHECK is true; without --cron it checks.
+    let acts = !line.contains("--cron") || parse_autocheck(default_mdadm);
+    acts.then(|| DistroCheck::Cron { line: line.into() })
+}
+
+/// Timers enabled by an `[Install]` symlink under `root/etc/systemd/system/*.wants/` (how
+/// `systemctl enable` records it; readable without a running systemd).
+fn wanted_timers(root: &Path) -> Vec<String> {
+    let dir = root.join("etc/systemd/system");
+    let wants: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "wants"))
+        .collect();
+    TIMERS
+        .iter()
+        .filter(|t| wants.iter().any(|w| w.join(t).exists()))
+        .map(|t| t.to_string())
+        .collect()
+}
+
+/// Reads the distribution's md check schedule under `root` (`/` on a real machine): the
+/// timers as `systemctl is-enabled` reports them when `systemd` runs (else by their
+/// `.wants` links), `/etc/cron.d/mdadm`, `/etc/default/mdadm`. Read-only.
+pub fn probe_distro_check(
+    runner: &dyn crate::exec::Runner,
+    root: &Path,
+    systemd: bool,
+) -> Option<DistroCheck> {
+    let timers = if systemd {
+        let cmd = crate::exec::Cmd::read_only("systemctl", ["is-enabled"]).args_from(TIMERS);
+        // Exits non-zero when none is enabled (or a unit is unknown): the states still print.
+        runner
+            .output(&cmd)
+            .map(|o| parse_is_enabled(&o.stdout, &TIMERS))
+            .unwrap_or_default()
+    } else {
+        wanted_timers(root)
+    };
+    let cron = std::fs::read_to_string(root.join(CRON_D)).ok();
+    let default = std::fs::read_to_string(root.join(DEFAULT_FILE)).ok();
+    judge(timers, cron.as_deref(), default.as_deref())
+}
+
+/// The distribution's own md check schedule under `root`, in words, from files only (the
+/// `.wants` links, cron.d, default): what `maintain check` notes.
+pub fn distro_schedule(root: &Path) -> Option<String> {
+    let cron = std::fs::read_to_string(root.join(CRON_D)).ok();
+    let default = std::fs::read_to_string(root.join(DEFAULT_FILE)).ok();
+    judge(wanted_timers(root), cron.as_deref(), default.as_deref()).map(|d| d.describe())
 }
 
 /// `sync_speed_max` in KB/s from a `--limit` like `50M` (bytes per second).
@@ -115,29 +234,102 @@ mod tests {
         assert_eq!(speed_limit_kib("50M"), Some(51_200));
     }
 
+    const CRON_D_4_2: &str = include_str!("../../../fixtures/mdadm-distro/4.2-5-cron.d-mdadm.txt");
+    const DEFAULT_4_2: &str =
+        include_str!("../../../fixtures/mdadm-distro/4.2-5-default-mdadm.txt");
+
     #[test]
-    fn debian_schedules_are_detected() {
+    fn debians_cron_d_with_autocheck_true_schedules_checks() {
+        let line = parse_cron_d(CRON_D_4_2).expect("the checkarray line");
+        assert!(line.starts_with("57 0 * * 0 root if [ -x /usr/share/mdadm/checkarray ]"));
+        assert!(parse_autocheck(Some(DEFAULT_4_2)));
+        assert!(matches!(
+            judge(vec![], Some(CRON_D_4_2), Some(DEFAULT_4_2)),
+            Some(DistroCheck::Cron { .. })
+        ));
+    }
+
+    #[test]
+    fn autocheck_false_or_missing_means_checkarray_cron_does_nothing() {
+        let off = DEFAULT_4_2.replace("AUTOCHECK=true", "AUTOCHECK=false");
+        assert!(!parse_autocheck(Some(&off)));
+        assert_eq!(judge(vec![], Some(CRON_D_4_2), Some(&off)), None);
+        // checkarray's `${AUTOCHECK:-false}`: no file, no check.
+        assert_eq!(judge(vec![], Some(CRON_D_4_2), None), None);
+        // Quoted, and the last assignment wins (the file is sourced).
+        assert!(parse_autocheck(Some(
+            "AUTOCHECK=false\nAUTOCHECK=\"yes\"\n"
+        )));
+        assert!(!parse_autocheck(Some("#AUTOCHECK=true\n")));
+        // Without --cron, checkarray ignores AUTOCHECK and checks.
+        let plain = "0 1 * * 0 root /usr/share/mdadm/checkarray --all --idle\n";
+        assert!(judge(vec![], Some(plain), Some(&off)).is_some());
+        // A commented-out line schedules nothing.
+        let commented: String = CRON_D_4_2
+            .lines()
+            .map(|l| {
+                if l.starts_with("57") {
+                    format!("#{l}")
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_eq!(parse_cron_d(&commented), None);
+    }
+
+    #[test]
+    fn enabled_mdcheck_timers_win_over_cron() {
+        let out = "enabled\nenabled\n";
+        let t = parse_is_enabled(out, &TIMERS);
+        assert_eq!(t, vec!["mdcheck_start.timer", "mdcheck_continue.timer"]);
+        assert!(parse_is_enabled("disabled\ndisabled\n", &TIMERS).is_empty());
+        assert_eq!(
+            parse_is_enabled("enabled\ndisabled\n", &TIMERS),
+            vec!["mdcheck_start.timer"]
+        );
+        assert!(matches!(
+            judge(t, Some(CRON_D_4_2), None),
+            Some(DistroCheck::Timers(_))
+        ));
+    }
+
+    #[test]
+    fn files_under_a_root_are_read_and_a_wants_link_counts_as_enabled() {
         let d = tempfile::tempdir().unwrap();
-        assert_eq!(distro_schedule(d.path()), None);
+        let runner = crate::exec::FakeRunner::new();
+        assert_eq!(probe_distro_check(&runner, d.path(), false), None);
         std::fs::create_dir_all(d.path().join("etc/cron.d")).unwrap();
-        std::fs::write(
-            d.path().join("etc/cron.d/mdadm"),
-            "#57 0 * * 0 root checkarray --all\n",
+        std::fs::create_dir_all(d.path().join("etc/default")).unwrap();
+        std::fs::write(d.path().join(CRON_D), CRON_D_4_2).unwrap();
+        assert_eq!(probe_distro_check(&runner, d.path(), false), None);
+        std::fs::write(d.path().join(DEFAULT_FILE), DEFAULT_4_2).unwrap();
+        assert!(distro_schedule(d.path()).unwrap().contains("checkarray"));
+        let wants = d.path().join("etc/systemd/system/mdmonitor.service.wants");
+        std::fs::create_dir_all(&wants).unwrap();
+        std::os::unix::fs::symlink(
+            "/lib/systemd/system/mdcheck_start.timer",
+            wants.join("mdcheck_start.timer"),
         )
         .unwrap();
         assert_eq!(
-            distro_schedule(d.path()),
-            None,
-            "a commented line schedules nothing"
+            probe_distro_check(&runner, d.path(), false),
+            Some(DistroCheck::Timers(vec!["mdcheck_start.timer".into()]))
         );
-        std::fs::write(d.path().join("etc/cron.d/mdadm"), "57 0 * * 0 root if [ -x /usr/share/mdadm/checkarray ]; then /usr/share/mdadm/checkarray --cron --all; fi\n").unwrap();
-        assert!(distro_schedule(d.path()).unwrap().contains("checkarray"));
-        std::fs::create_dir_all(d.path().join("lib/systemd/system")).unwrap();
-        std::fs::write(
-            d.path().join("lib/systemd/system/mdcheck_start.timer"),
-            "[Timer]\n",
-        )
-        .unwrap();
-        assert!(distro_schedule(d.path()).unwrap().contains("mdcheck"));
+    }
+
+    #[test]
+    fn systemctl_is_enabled_is_asked_when_systemd_runs() {
+        let d = tempfile::tempdir().unwrap();
+        let runner = crate::exec::FakeRunner::new();
+        runner.reply_line(
+            "systemctl is-enabled mdcheck_start.timer mdcheck_continue.timer",
+            "enabled\nenabled\n",
+        );
+        assert!(matches!(
+            probe_distro_check(&runner, d.path(), true),
+            Some(DistroCheck::Timers(t)) if t.len() == 2
+        ));
     }
 }

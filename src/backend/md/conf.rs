@@ -5,6 +5,9 @@
 //! run and Debian's monitor service monitors nothing). Pure; the executor writes atomically
 //! (config/atomic.rs: temp, fsync, rename, `.bak`).
 
+/// The comment line above the lines lnraid appends (how `--abort` finds them again).
+pub const COMMENT: &str = "# added by lnraid setup (the array holding the Lightning node's data)";
+
 /// The ARRAY line lnraid plans (identical to `mdadm --detail --brief` of the new array).
 pub fn array_line(path: &str, name_with_host: &str, md_uuid: &str) -> String {
     format!("ARRAY {path} metadata=1.2 name={name_with_host} UUID={md_uuid}")
@@ -55,7 +58,8 @@ pub fn append(current: &str, lines: &[String]) -> String {
     if !out.is_empty() && !out.ends_with('\n') {
         out.push('\n');
     }
-    out.push_str("# added by lnraid setup (the array holding the Lightning node's data)\n");
+    out.push_str(COMMENT);
+    out.push('\n');
     for l in lines {
         out.push_str(l);
         out.push('\n');
@@ -102,6 +106,47 @@ pub fn apply_append(path: &std::path::Path, lines: &[String], md_uuid: &str) -> 
     Ok(())
 }
 
+/// `current` without what lnraid appended: its comment line and the following lines that are
+/// among `lines` (the block [`append`] wrote), and any other ARRAY line of `md_uuid` (the
+/// array is going away). Every other line kept byte for byte. Pure; idempotent.
+pub fn remove_own(current: &str, lines: &[String], md_uuid: &str) -> String {
+    let mut out = String::with_capacity(current.len());
+    let mut in_block = false;
+    for l in current.split_inclusive('\n') {
+        let bare = l.trim_end_matches('\n');
+        if bare == COMMENT {
+            in_block = true;
+            continue;
+        }
+        if in_block && lines.iter().any(|x| x == bare) {
+            continue;
+        }
+        in_block = false;
+        if has_array(bare, md_uuid) {
+            continue;
+        }
+        out.push_str(l);
+    }
+    out
+}
+
+/// Removes lnraid's lines from the file at `path` (atomically, with a `.bak`). A missing
+/// file or one without lnraid's lines: nothing to do. Called by the executor for
+/// `MdAction::ConfRemove`.
+pub fn apply_remove(path: &std::path::Path, lines: &[String], md_uuid: &str) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let current = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let new = remove_own(&current, lines, md_uuid);
+    if new != current {
+        crate::config::atomic::write_atomic(path, new.as_bytes(), 0o644, &mut |_| Ok(()))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +174,34 @@ mod tests {
         // Idempotent: a second run adds nothing.
         assert!(
             lines_to_add(&new, &a, "AAAAAAAA:bbbbbbbb:cccccccc:dddddddd", "node", "x").is_empty()
+        );
+    }
+
+    #[test]
+    fn remove_own_gives_back_the_debian_conf_byte_for_byte() {
+        let u = "aaaaaaaa:bbbbbbbb:cccccccc:dddddddd";
+        let a = array_line("/dev/md/lnraid", "node:lnraid", u);
+        for before in [DEBIAN, "", "#MAILADDR root\nDEVICE partitions\n"] {
+            let lines = vec!["HOMEHOST node".to_string(), "PROGRAM /p".into(), a.clone()];
+            let add = lines_to_add(before, &a, u, "node", "/p");
+            let after = append(before, &add);
+            assert_ne!(after, before);
+            assert_eq!(remove_own(&after, &lines, u), before);
+            // Idempotent, and a second abort changes nothing.
+            assert_eq!(remove_own(before, &lines, u), before);
+        }
+    }
+
+    #[test]
+    fn remove_own_keeps_an_operators_identical_line_outside_lnraids_block_but_drops_our_array() {
+        let u = "aaaaaaaa:bbbbbbbb:cccccccc:dddddddd";
+        let a = array_line("/dev/md/lnraid", "node:lnraid", u);
+        // The operator's own HOMEHOST above, and a `mdadm --detail --scan >>` copy of ours.
+        let text = format!("HOMEHOST node\n{COMMENT}\n{a}\nARRAY /dev/md/lnraid metadata=1.2 UUID={u}\nARRAY /dev/md/0 UUID=11111111:22222222:33333333:44444444\n");
+        let lines = vec!["HOMEHOST node".to_string(), a];
+        assert_eq!(
+            remove_own(&text, &lines, u),
+            "HOMEHOST node\nARRAY /dev/md/0 UUID=11111111:22222222:33333333:44444444\n"
         );
     }
 

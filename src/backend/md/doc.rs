@@ -5,8 +5,8 @@
 
 use crate::backend::health::{BackendFacts, Health, MemberState, OperationKind as HK};
 use crate::status::doc::{
-    ArrayDoc, Backend, MdDoc, MemberDoc, MemberState as DS, OperationDoc, OperationKind as DK,
-    OperationState, RedundancyDoc,
+    ArrayDoc, Backend, CheckDoc, CheckState, ForeignMemberDoc, MdDoc, MemberDoc, MemberState as DS,
+    OperationDoc, OperationKind as DK, OperationState, RedundancyDoc,
 };
 use crate::status::export::to_doc as common;
 use crate::status::ArrayStatus;
@@ -42,13 +42,47 @@ fn kind(k: HK) -> DK {
     }
 }
 
+/// md's check as the document's `last_check` (kind `check`): running now, else lnraid's
+/// last finished one; `None` when neither is known (a check the distribution ran leaves no
+/// record lnraid can read).
+fn last_check(h: &Health) -> Option<CheckDoc> {
+    let BackendFacts::Md(f) = &h.facts else {
+        return None;
+    };
+    let running = h
+        .operations
+        .iter()
+        .any(|o| o.kind == HK::Check && !o.pending);
+    let last = f.last_check.as_ref();
+    if !running && last.is_none() {
+        return None;
+    }
+    Some(CheckDoc {
+        kind: "check".into(),
+        state: if running {
+            CheckState::Running
+        } else {
+            CheckState::Finished
+        },
+        started_at: last
+            .filter(|_| !running)
+            .map(|l| crate::time::UtcTime(l.started_at)),
+        finished_at: last
+            .filter(|_| !running)
+            .map(|l| crate::time::UtcTime(l.finished_at)),
+        // md corrects nothing on a check; what it found is `md.last_check_mismatch_sectors`.
+        corrected_errors: None,
+        uncorrectable_errors: None,
+    })
+}
+
 /// The document of an md array whose status carries its health.
 pub fn to_doc(a: &ArrayStatus, h: &Health) -> ArrayDoc {
     let mut d = common(a);
     d.backend = Backend::Md;
     d.btrfs = None;
     d.space = None;
-    d.last_check = None;
+    d.last_check = last_check(h);
     d.members = h.members.iter().map(member).collect();
     let missing = h
         .members
@@ -94,6 +128,16 @@ pub fn to_doc(a: &ArrayStatus, h: &Health) -> ArrayDoc {
             bitmap: f.bitmap,
             mismatch_sectors: f.mismatch_sectors,
             events: f.events,
+            last_check_mismatch_sectors: f.last_check.as_ref().and_then(|l| l.mismatch_sectors),
+            check_scheduled_by: f.distro_check.clone(),
+            foreign_members: f
+                .foreign
+                .iter()
+                .map(|m| ForeignMemberDoc {
+                    path: m.path.to_string(),
+                    array_uuid: m.array_uuid.clone(),
+                })
+                .collect(),
         });
     }
     d

@@ -27,6 +27,12 @@ pub struct MdFacts {
     /// `auto-read-only`, `read-only`, `clean`, `active`...
     pub array_state: Option<String>,
     pub name: Option<String>,
+    /// lnraid's last `maintain check` (filled by status from the record; `None` here).
+    pub last_check: Option<super::history::LastCheck>,
+    /// The distribution's own check schedule (filled by status).
+    pub distro_check: Option<String>,
+    /// Members whose superblock names another array (filled by status).
+    pub foreign: Vec<super::history::ForeignMember>,
 }
 
 fn op_kind(k: SyncKind) -> OperationKind {
@@ -155,6 +161,9 @@ pub fn health(s: &MdSnapshot) -> Health {
             events: detail.and_then(|d| d.events.as_deref()?.parse().ok()),
             array_state: s.sysfs.array_state.clone(),
             name: s.export.as_ref().and_then(|e| e.name.clone()),
+            last_check: None,
+            distro_check: None,
+            foreign: Vec::new(),
         }),
     }
 }

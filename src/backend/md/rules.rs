@@ -17,6 +17,12 @@ pub struct RulesCtx {
     pub now: u64,
     /// When the last full check finished (lnraid's record), if known.
     pub last_check_at: Option<u64>,
+    /// What that check found (`mismatch_cnt`, sectors), from the record.
+    pub last_check_mismatch: Option<u64>,
+    /// The distribution's own check schedule, in words (`None`: none found).
+    pub distro_check: Option<String>,
+    /// Members whose superblock names another array.
+    pub foreign: Vec<super::history::ForeignMember>,
     /// When the array was created (lnraid's setup record), if known.
     pub created_at: Option<u64>,
     /// Whether mdadm.conf carries this array's ARRAY line (`None`: not looked at).
@@ -107,6 +113,49 @@ fn operations(h: &Health, out: &mut Vec<Problem>) {
     }
 }
 
+/// Mismatches the last check found: sysfs while it still shows that check (since boot),
+/// else lnraid's record of it (sysfs resets at boot).
+fn mismatch(f: &MdFacts, dev: &str, ctx: &RulesCtx, out: &mut Vec<Problem>) {
+    let sysfs = (f.last_sync_action.as_deref() == Some("check"))
+        .then_some(f.mismatch_sectors)
+        .flatten();
+    if let Some(n) = sysfs.or(ctx.last_check_mismatch).filter(|n| *n > 0) {
+        out.push(p(
+            Severity::Warning,
+            "md_mismatch",
+            format!("the last check found the mirrors of {dev} differ in {n} sectors; md does not checksum, so it cannot tell which copy is right"),
+            "do NOT run `repair` blindly (md copies one side over the other); copy the node out with `lnraid recover --to <new media>` and check the database, then replace the suspect member",
+        ));
+    }
+}
+
+/// A check older than [`CHECK_MAX_AGE_SECS`], or none in an array older than that. When the
+/// distribution runs the checks lnraid has no record of them: said, not counted as stale.
+fn stale_check(dev: &str, ctx: &RulesCtx, out: &mut Vec<Problem>) {
+    let old = |t: u64| ctx.now.saturating_sub(t) > CHECK_MAX_AGE_SECS;
+    match (ctx.last_check_at, &ctx.distro_check) {
+        (Some(t), _) if old(t) && ctx.distro_check.is_none() => out.push(p(
+            Severity::Warning,
+            "md_check_stale",
+            format!("the last check of {dev} is {} days old", ctx.now.saturating_sub(t) / 86_400),
+            "`lnraid maintain check`, and `lnraid schedule install` so it runs monthly",
+        )),
+        (None, None) if ctx.created_at.is_some_and(old) => out.push(p(
+            Severity::Warning,
+            "md_check_stale",
+            format!("{dev} has never been checked by lnraid, and it is older than {} days", CHECK_MAX_AGE_SECS / 86_400),
+            "`lnraid maintain check`, and `lnraid schedule install` so it runs monthly",
+        )),
+        (_, Some(d)) => out.push(p(
+            Severity::Ok,
+            "md_check_by_distribution",
+            format!("the distribution schedules md checks ({d}); lnraid does not see their results, only its own `maintain check`"),
+            "keep it enabled; `cat /sys/block/<md>/md/mismatch_cnt` after a check",
+        )),
+        _ => {}
+    }
+}
+
 fn facts(h: &Health, dev: &str, ctx: &RulesCtx, out: &mut Vec<Problem>) {
     let Some(f) = md_facts(h) else { return };
     if f.bitmap == Some(false) {
@@ -125,31 +174,18 @@ fn facts(h: &Health, dev: &str, ctx: &RulesCtx, out: &mut Vec<Problem>) {
             "`lnraid recover --to <new media>` to copy the node's data out from the survivor",
         ));
     }
-    let checked = f.last_sync_action.as_deref() == Some("check");
-    if let (true, Some(n)) = (checked, f.mismatch_sectors) {
-        if n > 0 {
-            out.push(p(
-                Severity::Warning,
-                "md_mismatch",
-                format!("the last check found the mirrors of {dev} differ in {n} sectors; md does not checksum, so it cannot tell which copy is right"),
-                "do NOT run `repair` blindly (md copies one side over the other); copy the node out with `lnraid recover --to <new media>` and check the database, then replace the suspect member",
-            ));
-        }
-    }
-    match ctx.last_check_at {
-        Some(t) if ctx.now.saturating_sub(t) > CHECK_MAX_AGE_SECS => out.push(p(
-            Severity::Warning,
-            "md_check_stale",
-            format!("the last check of {dev} is {} days old", ctx.now.saturating_sub(t) / 86_400),
-            "`lnraid maintain check`, and `lnraid schedule install` (unless the distribution's mdcheck timer runs)",
-        )),
-        None if ctx.created_at.is_some_and(|c| ctx.now.saturating_sub(c) > CHECK_MAX_AGE_SECS) => out.push(p(
-            Severity::Warning,
-            "md_check_stale",
-            format!("{dev} has never been checked by lnraid"),
-            "`lnraid maintain check`",
-        )),
-        _ => {}
+    mismatch(f, dev, ctx, out);
+    stale_check(dev, ctx, out);
+    for m in &ctx.foreign {
+        out.push(p(
+            Severity::Critical,
+            "md_member_uuid_mismatch",
+            format!(
+                "member {} of {dev} carries the superblock of another array ({}): the device name may now point at a different disk, or a disk from another array was put in",
+                m.path, m.array_uuid
+            ),
+            format!("compare `mdadm --examine {}` with `mdadm --detail {dev}`; do not write to the array until each member's serial is the one you expect (`lsblk -o NAME,SERIAL`)", m.path),
+        ));
     }
     if ctx.conf_has_array == Some(false) {
         out.push(p(

@@ -177,20 +177,26 @@ pub fn plan_create(r: &SetupRequest, m: &MdSetup, fstab_diff: &str) -> Plan {
     Plan {
         targets: r.targets.clone(),
         protect: Some(r.lightning_dir.clone()),
-        own_fs: Some(r.fs_uuid.to_string()),
+        // What `blkid -p` shows on the members once the array exists: the re-proof of a
+        // resumed or aborting step accepts a device carrying it as lnraid's own.
+        own_fs: super::blkid_uuid(&m.md_uuid),
         ..Plan::new(title, steps)
     }
 }
 
+/// The lines setup appends to mdadm.conf (each only if missing) and abort removes again.
+pub fn conf_lines(m: &MdSetup, md: &str) -> Vec<String> {
+    vec![
+        format!("HOMEHOST {}", m.homehost),
+        format!("PROGRAM {}", m.program),
+        conf::array_line(md, &format!("{}:{}", m.homehost, m.name), &m.md_uuid),
+    ]
+}
+
 fn conf_actions(m: &MdSetup, md: &str) -> Vec<Action> {
-    let array = conf::array_line(md, &format!("{}:{}", m.homehost, m.name), &m.md_uuid);
     let mut actions = vec![Action::ConfAppend {
         path: m.conf.clone(),
-        lines: vec![
-            format!("HOMEHOST {}", m.homehost),
-            format!("PROGRAM {}", m.program),
-            array,
-        ],
+        lines: conf_lines(m, md),
         md_uuid: m.md_uuid.clone(),
     }];
     if let Some(cmd) = &m.initramfs {

@@ -5,8 +5,12 @@
 use std::fs;
 use std::path::Path;
 
+use super::check::distro_schedule;
+use super::history::{creation_time, probe_foreign_members, ForeignMember, LastCheck};
 use super::probe::{probe_array, MdSnapshot};
 use super::rules::{self, RulesCtx};
+use crate::backend::health::BackendFacts;
+use crate::backend::{Backend, Health};
 use crate::probe::mounts::{read_mounts, PID1_MOUNTINFO};
 use crate::status::gather::{GatherCtx, Target};
 use crate::status::{ArrayFacts, ArrayStatus, Problem, Severity};
@@ -39,6 +43,10 @@ pub fn array_status(
         ..ArrayFacts::default()
     };
     let mut problems = Vec::new();
+    f.fstab_path = ctx.fstab.clone();
+    // The backend-neutral facts: lnraid's records (the last `maintain check`), unfinished
+    // runs, the setup record, the fstab line (of an md filesystem type), the node's dir.
+    crate::status::gather::complete(ctx, t, Backend::Md, &mut f);
     match read_mounts(Path::new(PID1_MOUNTINFO)) {
         Ok(mounts) => {
             let m = mounts.iter().rev().find(|m| m.mountpoint == t.mountpoint);
@@ -82,19 +90,36 @@ pub fn array_status(
         Some(dev) => {
             let snap: MdSnapshot = probe_array(runner, dev, &ctx.sys_root, Path::new(PROC_MDSTAT));
             f.errors.extend(snap.errors.iter().cloned());
-            let h = super::health::health(&snap);
+            let mut h = super::health::health(&snap);
             let conf_text = fs::read_to_string(conf).ok();
+            let (foreign, errors) = foreign_members(runner, &h);
+            f.errors.extend(errors);
+            let last = f
+                .last_scrub_record
+                .as_ref()
+                .and_then(LastCheck::from_record);
             let rctx = RulesCtx {
                 now,
+                last_check_at: last.as_ref().map(|l| l.finished_at),
+                last_check_mismatch: last.as_ref().and_then(|l| l.mismatch_sectors),
+                created_at: f
+                    .created_at
+                    .or_else(|| snap.detail.as_ref().and_then(creation_time)),
+                distro_check: distro_schedule(Path::new("/")),
+                foreign,
                 conf_has_array: match (&conf_text, &h.array_uuid) {
                     (Some(text), Some(u)) => Some(super::conf::has_array(text, u)),
                     (None, Some(_)) => Some(false),
                     _ => None,
                 },
                 conf_path: Some(conf.display().to_string()),
-                ..RulesCtx::default()
             };
             problems.extend(rules::evaluate(&h, &rctx));
+            if let BackendFacts::Md(mf) = &mut h.facts {
+                mf.last_check = last;
+                mf.distro_check = rctx.distro_check;
+                mf.foreign = rctx.foreign;
+            }
             Some(h)
         }
     };
@@ -116,4 +141,16 @@ pub fn array_status(
         facts: f,
         health,
     }
+}
+
+/// Members (with a path) whose `mdadm --examine` names another array than `h`'s.
+fn foreign_members(
+    runner: &dyn crate::exec::Runner,
+    h: &Health,
+) -> (Vec<ForeignMember>, Vec<String>) {
+    let Some(uuid) = &h.array_uuid else {
+        return (Vec::new(), Vec::new());
+    };
+    let paths: Vec<DevPath> = h.members.iter().filter_map(|m| m.path.clone()).collect();
+    probe_foreign_members(runner, uuid, &paths)
 }

@@ -230,3 +230,85 @@ fn malformed_mdadm_output_is_an_error_not_a_healthy_array() {
     );
     assert!(s.errors.len() >= 3, "{:?}", s.errors);
 }
+
+fn problem_codes(ctx: &RulesCtx) -> Vec<(&'static str, Severity)> {
+    evaluate(&health(&snap!("clean")), ctx)
+        .into_iter()
+        .map(|p| (p.code, p.severity))
+        .collect()
+}
+
+const DAY: u64 = 86_400;
+
+#[test]
+fn stale_check_from_the_record_or_never_checked_in_an_old_array() {
+    let stale = ("md_check_stale", Severity::Warning);
+    let fresh = RulesCtx {
+        now: 100 * DAY,
+        last_check_at: Some(90 * DAY),
+        ..RulesCtx::default()
+    };
+    assert!(!problem_codes(&fresh).contains(&stale));
+    let old = RulesCtx {
+        last_check_at: Some(50 * DAY),
+        ..fresh.clone()
+    };
+    assert!(problem_codes(&old).contains(&stale));
+    // Never checked: stale only once the array is older than the interval.
+    let never_young = RulesCtx {
+        now: 100 * DAY,
+        created_at: Some(95 * DAY),
+        ..RulesCtx::default()
+    };
+    assert!(!problem_codes(&never_young).contains(&stale));
+    let never_old = RulesCtx {
+        created_at: Some(10 * DAY),
+        ..never_young.clone()
+    };
+    assert!(problem_codes(&never_old).contains(&stale));
+    // The distribution checks it: lnraid cannot see those runs, so it says so instead.
+    let distro = RulesCtx {
+        distro_check: Some("Debian's systemd timers mdcheck_start.timer are enabled".into()),
+        ..never_old
+    };
+    let got = problem_codes(&distro);
+    assert!(!got.contains(&stale), "{got:?}");
+    assert!(got.contains(&("md_check_by_distribution", Severity::Ok)));
+}
+
+#[test]
+fn mismatch_survives_the_reboot_through_the_record() {
+    // After a reboot sysfs shows no check, but lnraid's record of the last one does.
+    let ctx = RulesCtx {
+        last_check_mismatch: Some(256),
+        ..RulesCtx::default()
+    };
+    let p = evaluate(&health(&snap!("clean")), &ctx);
+    let m = p.iter().find(|p| p.code == "md_mismatch").unwrap();
+    assert!(m.message.contains("256 sectors"), "{}", m.message);
+    let zero = RulesCtx {
+        last_check_mismatch: Some(0),
+        ..RulesCtx::default()
+    };
+    assert!(!problem_codes(&zero)
+        .iter()
+        .any(|(c, _)| *c == "md_mismatch"));
+}
+
+#[test]
+fn a_member_with_another_arrays_uuid_is_critical() {
+    let ctx = RulesCtx {
+        foreign: vec![super::history::ForeignMember {
+            path: DevPath::new("/dev/vdc"),
+            array_uuid: "11111111:22222222:33333333:44444444".into(),
+        }],
+        ..RulesCtx::default()
+    };
+    let p = evaluate(&health(&snap!("clean")), &ctx);
+    let f = p
+        .iter()
+        .find(|p| p.code == "md_member_uuid_mismatch")
+        .unwrap();
+    assert_eq!(f.severity, Severity::Critical);
+    assert!(f.message.contains("/dev/vdc") && f.message.contains("11111111:22222222"));
+}

@@ -30,6 +30,10 @@ const EVERY_MUTATING_COMMAND: &[(&str, Case)] = &[
     ("maintain balance", || ops::balance().run()),
     ("schedule install", || ops::install().run()),
     ("schedule remove", || ops::remove().run()),
+    ("setup --backend mdadm", super::md::setup_case),
+    ("setup --abort (md)", super::md::abort_case),
+    ("setup --resume (md)", super::md::resume_case),
+    ("snapshot prune", prune_case),
     ("recover", super::recover::dry_run_case),
     (
         "recover (md, stopped, dm overlay)",
@@ -48,6 +52,28 @@ fn every_mutating_commands_dry_run_is_what_the_executor_runs() {
         assert!(!planned.is_empty(), "{name}: the plan runs no command");
         assert_eq!(ran, planned, "{name}: ran something other than its dry run");
     }
+}
+
+/// hotcopy: `snapshot prune` of two of three snapshots (directories standing in for them).
+fn prune_case() -> (Vec<String>, Vec<String>) {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join(".lnraid-snapshots/bitcoin");
+    let names = [
+        "2026-12-01T00:00:00Z",
+        "2026-12-01T01:00:00Z",
+        "2026-12-01T02:00:00Z",
+    ];
+    for n in names {
+        fs::create_dir_all(dir.join(n)).unwrap();
+    }
+    let delete: Vec<String> = names[..2].iter().map(|n| n.to_string()).collect();
+    let plan = crate::plan::hotcopy_plans::plan_prune(&dir, &delete);
+    let fake = FakeRunner::new();
+    fake.reply_prefix("btrfs subvolume delete ", Output::ok(""));
+    let m = FakeMachine::new(&fake);
+    let mut j = Journal::new(None, String::new(), plan.clone());
+    walk(&walker(&fake, &m), &mut j, &plan, &report).unwrap();
+    (lines(&plan.commands()), mutations(&fake, 0))
 }
 
 fn setup_case(wipe: bool) -> (Vec<String>, Vec<String>) {

@@ -5,6 +5,7 @@
 
 mod abort;
 mod dry_run;
+mod md;
 mod md_recover;
 mod ops;
 mod recover;
@@ -214,6 +215,12 @@ impl Machine for FakeMachine<'_> {
         Ok(mounted)
     }
 
+    /// hotcopy: a path below a mounted mountpoint of the fixture is on the plan's filesystem.
+    fn btrfs_uuid(&self, path: &Path) -> Result<Option<String>> {
+        let mp = path.parent().unwrap_or(path);
+        Ok(self.is_mounted(mp)?.then(|| U.to_string()))
+    }
+
     fn node_users(&self, dir: &Path) -> Vec<UsingProcess> {
         self.nodes
             .borrow()
@@ -296,6 +303,11 @@ impl Fx {
         fx.fake
             .reply_prefix("btrfs device scan --forget", Output::ok(""));
         fx.fake.reply_prefix("chattr -i ", Output::ok(""));
+        // hotcopy: setup's subvolume step (the fake creates nothing; the copy makes a dir).
+        fx.fake
+            .reply_prefix("btrfs subvolume create ", Output::ok(""));
+        fx.fake
+            .reply_prefix("btrfs subvolume delete ", Output::ok(""));
         fx.fake.reply_prefix("umount ", Output::ok(""));
         fx
     }

@@ -83,7 +83,7 @@ fn a_failure_at_every_step_leaves_a_stated_state_and_resume_finishes() {
         .iter()
         .map(|s| s.id.clone())
         .collect();
-    assert_eq!(ids.len(), 12, "{ids:?}");
+    assert_eq!(ids.len(), 13, "{ids:?}");
     for (k, id) in ids.iter().enumerate() {
         let fx = Fx::new(true, [blank(), blank()]);
         let before = tree(fx.dir());

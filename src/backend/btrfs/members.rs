@@ -198,10 +198,7 @@ pub fn observe_mounted(runner: &dyn Runner, state_dir: &Path, mp: &Path, by: &st
         // Only a btrfs mounted exactly there: `filesystem show` of a plain directory on a
         // btrfs root would describe the root filesystem.
         let mounts = crate::probe::mounts::read_mounts(Path::new("/proc/self/mountinfo"))?;
-        if !mounts
-            .iter()
-            .any(|m| m.mountpoint == mp && m.fstype == "btrfs")
-        {
+        if !super::mounts::mounted_at(&mounts, mp) {
             anyhow::bail!("no btrfs is mounted at {}", mp.display());
         }
         let fs = crate::probe::btrfs::show::probe_show(runner, mp)?;
