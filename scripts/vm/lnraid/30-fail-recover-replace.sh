@@ -1,8 +1,9 @@
 # vm: --disks 3 --size 320M --timeout 280
 # The whole story on md: setup (not waiting for the initial resync: status 1 "resyncing — not
 # yet redundant", then 0) → data committed → a member fails → status 2 → the
-# array is stopped → recover assembles the survivor read-only and replays the journal onto a
-# dm-snapshot overlay → the copy opens at the last committed state, hsm_secret 0400 →
+# array is stopped → a recover killed after its mount → the next recover takes its leftovers
+# down, assembles the survivor read-only and replays the journal onto a dm-snapshot overlay →
+# the copy opens at the last committed state, hsm_secret 0400 →
 # the array runs degraded again → replace of the missing member → status 0, data equal.
 set -u
 mount -t tmpfs tmpfs /mnt
@@ -39,6 +40,11 @@ step stop mdadm --stop /dev/md/lnraid
 rm -f /dev/md/lnraid
 expect_rc 2 status-stopped lnraid status
 lnraid status --json >/out/status-stopped.json || true
+# Killed right after the read-only mount: assembly, overlay, loop and mount stay behind; the
+# next run takes them down from its journal before starting afresh.
+expect_rc 137 recover-killed env LNRAID_FAILPOINT=recover-mounted lnraid recover --to /root/new-media/killed
+[ -e /dev/md/lnraid-recover ] && grep -q /run/lnraid/recover- /proc/mounts ||
+    die "the killed recover's assembly and mount are not there (the kill came too early)"
 step recover lnraid recover --to /root/new-media/rescue
 sqlite3 /root/new-media/rescue/lightningd.sqlite3 "select v from vm_marker order by rowid" >/tmp/rec.txt ||
     die "the recovered database does not open"
@@ -49,7 +55,14 @@ mode=$(stat -c %a /root/new-media/rescue/hsm_secret)
 echo "check hsm_secret mode 400"
 has /root/new-media/rescue/MANIFEST '.'
 [ ! -e /dev/md/lnraid-recover ] || die "recover left its read-only assembly"
-grep -q lnraid-recover /proc/mdstat && die "recover left md running"
+# /proc/mdstat names arrays by kernel name (md127), not by link: the node's array is stopped
+# here, so any md array running is recover's.
+grep -q '^md' /proc/mdstat && die "recover left md running: $(cat /proc/mdstat)"
+dmsetup info lnraid-recover-overlay >/dev/null 2>&1 && die "recover left its dm overlay"
+[ -z "$(losetup -a)" ] || die "recover left a loop device: $(losetup -a)"
+ls -A /root/new-media | grep -q lnraid-recover && die "recover left its copy-on-write file"
+grep -q /run/lnraid/recover- /proc/mounts && die "recover left its read-only mount"
+echo "check recover took down assembly, overlay, loop, file and mount (also the killed run's)"
 # Back in service, degraded, then replace the missing member.
 step assemble mdadm --assemble /dev/md/lnraid --run /dev/vda
 step mount mount /mnt/lnraid

@@ -77,18 +77,19 @@ pub fn clean_interrupted(runner: &dyn Runner, state_dir: &Path, dry_run: bool) -
     let mp = &j.request.mountpoint;
     let at = j
         .started
-        .clone()
+        .as_ref()
+        .map(|s| format!("at {s}"))
         .or_else(|| j.completed.last().map(|c| format!("after {c}")))
         .unwrap_or_else(|| "before its first step".into());
     if dry_run {
         println!(
-            "An interrupted `lnraid recover` (stopped at {at}) left its journal; the real run first removes its read-only mount {} (if still there) and starts afresh.",
+            "An interrupted `lnraid recover` (stopped {at}) left its journal; the real run first removes its read-only mount {} (if still there) and starts afresh.",
             mp.display()
         );
         return Ok(());
     }
     println!(
-        "An interrupted `lnraid recover` (stopped at {at}, copying into {}) left its read-only mount {}: unmounting it and taking down what it set up (nothing was written through it).",
+        "An interrupted `lnraid recover` (stopped {at}, copying into {}) left its read-only mount {}: unmounting it and taking down what it set up (nothing was written through it).",
         j.request.dest.display(),
         mp.display()
     );
