@@ -2,7 +2,9 @@
 //!
 //! Phases: checks (root, arguments, DEST, the array found by filesystem UUID, no running
 //! node) → the backend's plan (btrfs: src/backend/btrfs/recover/plan.rs — register members,
-//! read-only mount proven read-only, copy-out verified with its MANIFEST, unmount), printed
+//! read-only mount proven read-only, copy-out verified with its MANIFEST, unmount; md:
+//! src/backend/md/recover_plan.rs — read-only assembly, dm-snapshot overlay or confirmed image,
+//! the same mount proof and copy-out, unmount, teardown), printed
 //! (the dry run stops there) and walked by the one executor with a journal
 //! (`<state dir>/recover-journal.json`) → next steps. Every refusal comes before the first
 //! mount. A walk that fails is cleaned up at once (unmount, empty mountpoint removed); one
