@@ -241,20 +241,8 @@ impl Action {
     }
 }
 
-/// `mount -t btrfs -o OPTIONS MEMBER MOUNTPOINT`.
-pub fn mount_cmd(member: &DevPath, mountpoint: &std::path::Path, options: &str) -> Cmd {
-    Cmd::mutating(
-        "mount",
-        [
-            "-t",
-            "btrfs",
-            "-o",
-            options,
-            &member.to_string(),
-            &mountpoint.to_string_lossy(),
-        ],
-    )
-}
+/// The btrfs backend's `mount -t btrfs -o OPTIONS MEMBER MOUNTPOINT` ([`Action::Mount`]).
+pub use crate::backend::btrfs::mount_cmd;
 
 /// `chattr FLAG PATH` (`+i` / `-i`).
 pub fn chattr_cmd(flag: &str, path: &std::path::Path) -> Cmd {

@@ -12,11 +12,29 @@ pub mod recover;
 
 use crate::backend::health::{BackendFacts, Health, MemberHealth, MemberState, Redundancy};
 use crate::backend::Backend;
+use crate::exec::Cmd;
 use crate::probe::btrfs::Profile;
 use crate::status::ArrayFacts;
+use crate::types::DevPath;
 
 /// The fstab type of a btrfs array.
 pub const FSTYPE: &str = "btrfs";
+
+/// `mount -t btrfs -o OPTIONS MEMBER MOUNTPOINT`: the command of the executor's `Mount` of a
+/// member `blkid -p` has just shown carrying the array's UUID (never a bare `UUID=`).
+pub fn mount_cmd(member: &DevPath, mountpoint: &std::path::Path, options: &str) -> Cmd {
+    Cmd::mutating(
+        "mount",
+        [
+            "-t",
+            FSTYPE,
+            "-o",
+            options,
+            &member.to_string(),
+            &mountpoint.to_string_lossy(),
+        ],
+    )
+}
 
 /// The neutral health of a btrfs array from the facts status gathered. Pure.
 pub fn health(f: &ArrayFacts) -> Health {
