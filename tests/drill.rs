@@ -70,13 +70,7 @@ fn drill_passes_and_prints_the_step_table() {
     let tmp = tempdir();
     let out = drill_in(tmp.path(), &[]);
     println!("{}", out.stdout);
-    assert_eq!(
-        out.status,
-        ExitStatus::Code(0),
-        "{}\n{}",
-        out.stdout,
-        out.stderr
-    );
+    common::assert_ok(&out);
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert!(
         lines

@@ -170,13 +170,7 @@ fn restore_refuses_while_lightningd_runs_then_keeps_the_current_state_aside() {
     drop(kill);
     std::thread::sleep(std::time::Duration::from_millis(300));
     let out = lnraid(&args);
-    assert_eq!(
-        out.status,
-        ExitStatus::Code(0),
-        "{}\n{}",
-        out.stdout,
-        out.stderr
-    );
+    common::assert_ok(&out);
     assert!(
         out.stderr.contains("LAST resort") && out.stderr.contains("old"),
         "{}",
@@ -234,13 +228,7 @@ fn migrate_turns_a_plain_home_into_a_subvolume_and_keeps_the_old() {
         n.home.to_str().unwrap(),
         "--yes",
     ]);
-    assert_eq!(
-        out.status,
-        ExitStatus::Code(0),
-        "{}\n{}",
-        out.stdout,
-        out.stderr
-    );
+    common::assert_ok(&out);
     assert!(lnraid::hotcopy::snapshot::is_subvolume(&n.home).unwrap());
     assert_eq!(fs::read(n.db()).unwrap(), before);
     assert!(out.stdout.contains("pre-subvolume"), "{}", out.stdout);

@@ -107,13 +107,7 @@ fn encrypted_backup_round_trips_and_dest_holds_no_plaintext() {
 
     fs::set_permissions(&idfile, fs::Permissions::from_mode(0o600)).unwrap();
     let out = restore(&["--identity", idfile.to_str().unwrap()]);
-    assert_eq!(
-        out.status,
-        ExitStatus::Code(0),
-        "{}\n{}",
-        out.stdout,
-        out.stderr
-    );
+    common::assert_ok(&out);
     assert!(
         fs::read(n.db()).unwrap() == db_before,
         "database byte-equal"

@@ -218,13 +218,7 @@ fn maintenance_jobs_never_overlap() {
         "{}",
         skipped.stderr
     );
-    assert_eq!(
-        waited.status,
-        ExitStatus::Code(0),
-        "{}{}",
-        waited.stdout,
-        waited.stderr
-    );
+    common::assert_ok(&waited);
     let rec = |j: &str| env.record(j).unwrap_or_else(|| panic!("no {j} record"));
     let (sr, br) = (rec("scrub"), rec("balance"));
     assert_eq!(sr["outcome"], "ok");

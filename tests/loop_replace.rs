@@ -79,13 +79,7 @@ fn replace_missing_member_by_devid_converts_single_chunks() {
     );
     let before = tree::describe_copyable(&env.mp.join("bitcoin"));
     let out = env.lnraid_host(&["replace", "--old", "2", "--new", &c.path, "--yes", &mp]);
-    assert_eq!(
-        out.status,
-        ExitStatus::Code(0),
-        "{}{}",
-        out.stdout,
-        out.stderr
-    );
+    common::assert_ok(&out);
     assert!(
         out.stdout.contains("still matches"),
         "fstab check: {}",
@@ -104,13 +98,7 @@ fn replace_by_old_path_onto_larger_device_resizes() {
     lose_b(&mut env, false); // left unmounted: lnraid mounts it degraded itself
     let before_dir = env.mp.clone();
     let out = env.lnraid_host(&["replace", "--old", &old, "--new", &c.path, "--yes"]);
-    assert_eq!(
-        out.status,
-        ExitStatus::Code(0),
-        "{}{}",
-        out.stdout,
-        out.stderr
-    );
+    common::assert_ok(&out);
     assert!(
         out.stderr.contains("degraded") || out.stdout.contains("degraded"),
         "says it mounts degraded"
@@ -177,13 +165,7 @@ fn replace_present_member_keeps_data() {
     let env = Env::with_array("repl-present", small());
     let before = tree::describe_copyable(&env.mp.join("bitcoin"));
     let out = env.lnraid_host(&["replace", "--old", &env.a.path, "--new", &c.path, "--yes"]);
-    assert_eq!(
-        out.status,
-        ExitStatus::Code(0),
-        "{}{}",
-        out.stdout,
-        out.stderr
-    );
+    common::assert_ok(&out);
     // A present member is read only where no good mirror exists: `replace start -B -r <path>`.
     assert!(
         out.stdout
@@ -239,13 +221,7 @@ fn interrupted_replace_reported_by_status_and_continued() {
     other[2] = "1".into();
     assert_eq!(env.run(&other).status, ExitStatus::Code(3));
     let again = env.run(&args);
-    assert_eq!(
-        again.status,
-        ExitStatus::Code(0),
-        "{}{}",
-        again.stdout,
-        again.stderr
-    );
+    common::assert_ok(&again);
     assert!(again.stderr.contains("resuming"), "{}", again.stderr);
     assert_whole(&env, &before);
 }

@@ -30,13 +30,7 @@ fn setup_makes_the_home_a_subvolume_that_snapshots_without_migrate() {
     let env = Env::with_array("subv", spec());
     let home = env.mp.join("bitcoin");
     let show = sh_any("btrfs", &["subvolume", "show", home.to_str().unwrap()]);
-    assert_eq!(
-        show.status,
-        ExitStatus::Code(0),
-        "{}{}",
-        show.stdout,
-        show.stderr
-    );
+    common::assert_ok(&show);
     assert!(
         !env.mp.join(".lnraid-partial-bitcoin").exists(),
         "the partial was published"

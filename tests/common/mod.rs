@@ -17,6 +17,18 @@ use lnraid::exec::{Cmd, Output, RealRunner, Runner};
 /// Prefix of every temp dir (and so every backing file) a device test creates.
 pub const PREFIX: &str = "lnraid-test-";
 
+/// Asserts that `out` exited 0, showing its stdout and stderr when it did not.
+#[track_caller]
+pub fn assert_ok(out: &Output) {
+    assert_eq!(
+        out.status,
+        lnraid::exec::ExitStatus::Code(0),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+}
+
 /// Runs a command that must succeed; panics with its stderr otherwise.
 pub fn sh(program: &str, args: &[&str]) -> Output {
     let cmd = Cmd::mutating(program, args.iter().copied());

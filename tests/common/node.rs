@@ -4,8 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::common::{lnraid, mountpoint_dir, sh, tempdir, LoopDev, Mounted};
-use lnraid::exec::ExitStatus;
+use super::common::{assert_ok, lnraid, mountpoint_dir, sh, tempdir, LoopDev, Mounted};
 use lnraid::testkit::{generate_node_dir, NodeSpec};
 
 pub struct BtrfsNode {
@@ -114,13 +113,7 @@ pub fn backup_with(home: &Path, dest: &Path, extra: &[&str]) -> lnraid::hotcopy:
     ];
     args.extend_from_slice(extra);
     let out = lnraid(&args);
-    assert_eq!(
-        out.status,
-        ExitStatus::Code(0),
-        "{}\n{}",
-        out.stdout,
-        out.stderr
-    );
+    assert_ok(&out);
     lnraid::hotcopy::dest::list(dest).unwrap().pop().unwrap()
 }
 
