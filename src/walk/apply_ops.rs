@@ -102,7 +102,7 @@ pub fn apply<R: Serialize + DeserializeOwned>(
                     "the alert command is not stored in plans or journals; run `lnraid schedule install --alert-command …` again"
                 );
             }
-            if crate::app::schedule::secret::read_secret(path).is_ok_and(|c| c == secret.0) {
+            if crate::app::schedule::secret::holds(path, &secret.0) {
                 return Ok(());
             }
             crate::app::schedule::secret::write_secret(path, &secret.0)?;

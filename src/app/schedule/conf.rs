@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use super::secret::read_secret;
 use crate::app::Refused;
 use crate::plan::schedule::{AlertStep, ConfigChange};
 use crate::plan::Secret;
@@ -74,7 +73,7 @@ pub fn plan(path: &Path, req: &Requested) -> Result<Planned> {
         new.alert_command_file = Some(alert_path.clone());
     }
     let alert_same = match &alert {
-        AlertChange::Write(c) => read_secret(&alert_path).is_ok_and(|old| &old == c),
+        AlertChange::Write(c) => super::secret::holds(&alert_path, c),
         _ => false,
     };
     Ok(Planned {

@@ -76,6 +76,14 @@ pub fn read_secret(path: &Path) -> Result<String> {
     Ok(cmd.to_string())
 }
 
+/// Whether `path` already holds exactly `content` as a 0600 file: only then may writing it be
+/// skipped. Same content with a looser mode is rewritten (0600 from the first byte), not
+/// kept: "unchanged" must never leave a token readable by others.
+pub fn holds(path: &Path, content: &str) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|m| m.is_file() && m.mode() & 0o7777 == SECRET_MODE)
+        && read_secret(path).is_ok_and(|old| old == content)
+}
+
 /// The alert command a job runs: `--alert-command`, or the content of `--alert-command-file`.
 pub fn alert_command(cmd: Option<&str>, file: Option<&Path>) -> Result<Option<String>> {
     match (cmd, file) {
@@ -87,6 +95,23 @@ pub fn alert_command(cmd: Option<&str>, file: Option<&Path>) -> Result<Option<St
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn same_content_with_a_loose_mode_is_not_held() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("alert-command");
+        write_secret(&p, "curl https://h/?token=T").unwrap();
+        assert!(holds(&p, "curl https://h/?token=T"));
+        assert!(!holds(&p, "other"));
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(
+            !holds(&p, "curl https://h/?token=T"),
+            "0644 must be rewritten"
+        );
+        write_secret(&p, "curl https://h/?token=T").unwrap();
+        assert_eq!(fs::metadata(&p).unwrap().mode() & 0o7777, SECRET_MODE);
+    }
+
     use super::*;
 
     #[test]
