@@ -206,6 +206,7 @@ mod tests {
         let old = Installed {
             path: "/u/lnraid-scrub-old.timer".into(),
             content: "x".into(),
+            mode: 0o644,
         };
         let d = DirChanges {
             scheduler: Scheduler::Systemd,

@@ -35,6 +35,9 @@ pub fn is_live_name(scheduler: Scheduler, name: &str) -> bool {
 pub struct Installed {
     pub path: PathBuf,
     pub content: String,
+    /// Its permission bits: same content under another mode is a change (cron skips a
+    /// `cron.d` file writable by group or others, so "unchanged" would silently run nothing).
+    pub mode: u32,
 }
 
 /// What install does to one path.
@@ -91,7 +94,7 @@ pub fn plan_changes(desired: &[ScheduleFile], installed: &[Installed]) -> Vec<Ch
         .iter()
         .map(|f| match installed.iter().find(|i| i.path == f.path) {
             None => Change::New(f.clone()),
-            Some(i) if i.content == f.content => Change::Unchanged(f.clone()),
+            Some(i) if i.content == f.content && i.mode == f.mode => Change::Unchanged(f.clone()),
             Some(i) => Change::Changed {
                 file: f.clone(),
                 old: i.content.clone(),

@@ -239,6 +239,7 @@ fn installed(files: &[ScheduleFile]) -> Vec<Installed> {
         .map(|f| Installed {
             path: f.path.clone(),
             content: f.content.clone(),
+            mode: f.mode,
         })
         .collect()
 }
@@ -253,6 +254,16 @@ fn install_is_idempotent_and_a_sync() {
     let again = plan_changes(&first, &installed(&first));
     assert!(again.iter().all(|c| !c.is_change()), "{again:?}");
     assert_eq!(again.len(), 4);
+    // The same content under a looser mode (cron skips a group/other-writable cron.d file):
+    // a change, so install rewrites it with its own mode.
+    let mut loose = installed(&first);
+    loose[0].mode = 0o666;
+    let fixed = plan_changes(&first, &loose);
+    assert_eq!(
+        fixed.iter().filter(|c| c.is_change()).count(),
+        1,
+        "{fixed:?}"
+    );
     // New times: only the balance timer changes.
     let mut s = spec();
     s.balance_at = CronExpr::parse("30 1 * * *").unwrap();

@@ -144,7 +144,9 @@ fn watched(runner: &dyn Runner, cmd: &Cmd, poll: &mut dyn FnMut()) -> Result<Out
 
 /// Writes a file lnraid wholly owns, unless it already holds `content`.
 fn put_file(path: &Path, content: &[u8], mode: u32) -> Result<()> {
-    if fs::read(path).is_ok_and(|c| c == content) {
+    let same_mode = fs::symlink_metadata(path)
+        .is_ok_and(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o7777 == mode);
+    if same_mode && fs::read(path).is_ok_and(|c| c == content) {
         return Ok(());
     }
     let existed = path.exists();

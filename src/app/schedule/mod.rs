@@ -120,7 +120,13 @@ pub(crate) fn probe_installed(t: &Target) -> Result<Vec<Installed>> {
         let path = e.path();
         let content = fs::read_to_string(&path).unwrap_or_default();
         if content.lines().any(|l| l == MARKER) {
-            out.push(Installed { path, content });
+            let mode =
+                std::os::unix::fs::PermissionsExt::mode(&e.metadata()?.permissions()) & 0o7777;
+            out.push(Installed {
+                path,
+                content,
+                mode,
+            });
         }
     }
     out.sort_by(|a, b| a.path.cmp(&b.path));

@@ -134,7 +134,11 @@ fn stale(dir: &Path, name: &str) -> Installed {
     let content = format!("{}\nold\n", crate::schedule::MARKER);
     fs::create_dir_all(dir).unwrap();
     fs::write(&path, &content).unwrap();
-    Installed { path, content }
+    Installed {
+        path,
+        content,
+        mode: 0o644,
+    }
 }
 
 /// `schedule install` with systemd live: the alert file and config first, the old cron file
@@ -148,6 +152,7 @@ pub fn install() -> Ops {
             .map(|f| Installed {
                 path: f.path.clone(),
                 content: f.content.clone(),
+                mode: f.mode,
             })
             .collect();
         for i in &installed {
